@@ -1,0 +1,156 @@
+// The environment contract: every variable Helix reads, its schema, default, an example of a good
+// value and a line of documentation. Parsed once at boot by config/index.ts; README's table mirrors it.
+import { Type, type TSchema } from 'typebox'
+
+export interface EnvVar {
+  schema: TSchema
+  default?: string
+  /** A good value, shown in the boot error when the variable is wrong. */
+  example: string
+  /** What a bad value was expected to be, in words. */
+  expect: string
+  doc: string
+  /** Never echo the value in an error line or a log. */
+  secret?: boolean
+}
+
+const port = (def: string, doc: string): EnvVar => ({
+  schema: Type.Integer({ minimum: 0, maximum: 65535 }),
+  default: def,
+  example: '8080',
+  expect: 'an integer from 0 to 65535',
+  doc
+})
+
+const positiveInt = (def: string, min: number, max: number, doc: string): EnvVar => ({
+  schema: Type.Integer({ minimum: min, maximum: max }),
+  default: def,
+  example: def,
+  expect: `an integer from ${min} to ${max}`,
+  doc
+})
+
+const url = (protocols: string[], example: string, doc: string): EnvVar => ({
+  schema: Type.String({ pattern: `^(${protocols.join('|')})://[^\\s]+$` }),
+  example,
+  expect: `a ${protocols.join(' or ')} URL`,
+  doc
+})
+
+/** Comma list of `plugin=url` pairs, e.g. HELIX_SERVICE_URLS. */
+const pluginUrlMap = (doc: string): EnvVar => ({
+  schema: Type.String({ pattern: '^\\s*[a-z]+=https?://[^\\s,]+(\\s*,\\s*[a-z]+=https?://[^\\s,]+)*\\s*$' }),
+  example: 'stream=http://helix-stream.railway.internal:8080,voice=http://helix-voice.railway.internal:8080',
+  expect: 'a comma list of plugin=http(s)://host:port pairs',
+  doc
+})
+
+/** The kernel's own variables. */
+export const coreEnv = {
+  PORT: port('8080', 'HTTP port to listen on.'),
+  HOST: {
+    schema: Type.String({ minLength: 1, pattern: '^[^\\s]+$' }),
+    default: '::',
+    example: '0.0.0.0',
+    expect: 'a host name or IP address to bind',
+    doc: 'Address to bind (`::` listens on every IPv4 and IPv6 address).'
+  },
+  HELIX_ROLE: {
+    schema: Type.String({ minLength: 1 }),
+    default: 'all',
+    example: 'all',
+    expect: 'a comma list of all, stream, orchestrator, voice, zapier, bot',
+    doc: 'Which plugins this process loads: a comma list of `all`, `stream`, `orchestrator`, `voice`, `zapier`, `bot`.'
+  },
+  NODE_ENV: {
+    schema: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')]),
+    default: 'development',
+    example: 'production',
+    expect: 'one of development, production, test',
+    doc: '`production` requires `HELIX_JWT_SECRET` and turns off the start-up admin link.'
+  },
+  LOG_LEVEL: {
+    schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    default: 'info',
+    example: 'info',
+    expect: 'one of fatal, error, warn, info, debug, trace, silent',
+    doc: 'pino log level. Logs are JSON, pretty-printed when stdout is a terminal.'
+  },
+  REDIS_URL: url(['redis', 'rediss'], 'redis://127.0.0.1:6379', 'Redis for the bus, history, flag overrides and leases. Unset: in-process bus (role `all` only).'),
+  HELIX_REDIS_PREFIX: {
+    schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
+    default: 'helix:',
+    example: 'helix:',
+    expect: 'up to 64 letters, digits, or _ . : -',
+    doc: 'Namespace of every Redis key and pub/sub channel, so deployments (or test runs) can share one Redis.'
+  },
+  DATABASE_URL: url(['postgres', 'postgresql'], 'postgres://postgres@127.0.0.1:5432/helix', 'PostgreSQL. Unset: SQLite at `$HELIX_DATA_DIR/helix.sqlite`.'),
+  HELIX_DATA_DIR: {
+    schema: Type.String({ minLength: 1 }),
+    default: './data',
+    example: './data',
+    expect: 'a directory path',
+    doc: 'Where the embedded SQLite database and other local state live.'
+  },
+  HELIX_JWT_SECRET: {
+    schema: Type.String({ minLength: 32 }),
+    example: '<at least 32 random characters, e.g. from `openssl rand -hex 32`>',
+    expect: 'at least 32 characters',
+    doc: 'HS256 secret for access tokens. Required in production; unset in development: a random secret per boot.',
+    secret: true
+  },
+  HELIX_SERVICE_URLS: pluginUrlMap('Internal URL of each dedicated service, used by the monolith to proxy a plugin it does not own.'),
+  HELIX_PUBLIC_URL: url(['http', 'https'], 'https://helix.up.railway.app', 'Public URL of this service (links, discovery). Default: `http://localhost:$PORT`.'),
+  HELIX_PUBLIC_URLS: pluginUrlMap('Public URL of each dedicated service, returned by discovery when that service owns a plugin.'),
+  HELIX_HISTORY_LEN: positiveInt('1000', 1, 1_000_000, 'Events kept per bus channel for recovery.'),
+  HELIX_METRICS_TOKEN: {
+    schema: Type.String({ minLength: 16 }),
+    example: '<at least 16 random characters>',
+    expect: 'at least 16 characters',
+    doc: 'When set, `/metrics` requires `Authorization: Bearer <token>`.',
+    secret: true
+  },
+  HELIX_BODY_LIMIT: positiveInt('1048576', 1024, 104_857_600, 'Largest accepted request body in bytes (`413` above it).')
+} satisfies Record<string, EnvVar>
+
+/** Flags and ownership (flags/). `HELIX_FLAG_<NAME>=on|off` env overrides are read as a prefix. */
+export const flagsEnv = {
+  UNLEASH_URL: url(['http', 'https'], 'https://unleash.example.com/api', 'Unleash API URL. Unset: flags come from the bootstrap file and env overrides only.'),
+  UNLEASH_API_TOKEN: {
+    schema: Type.String({ minLength: 1 }),
+    example: '*:production.abc123',
+    expect: 'an Unleash client API token',
+    doc: 'Unleash client API token (sent as the `Authorization` header).',
+    secret: true
+  },
+  UNLEASH_REFRESH_MS: positiveInt('3000', 100, 3_600_000, 'How often the Unleash client polls for flag changes.'),
+  HELIX_FLAGS_BOOTSTRAP: {
+    schema: Type.String({ minLength: 1 }),
+    default: 'flags/bootstrap.json',
+    example: 'flags/bootstrap.json',
+    expect: 'a path to a JSON file in Unleash client-features format',
+    doc: 'Bootstrap flags (Unleash client-features format), relative to the project root.'
+  },
+  RAILWAY_REPLICA_ID: {
+    schema: Type.String({ minLength: 1 }),
+    example: 'a1b2c3',
+    expect: 'a non-empty string',
+    doc: 'Set by Railway; the Unleash instance id (default: the host name).'
+  }
+} satisfies Record<string, EnvVar>
+
+/** plugins/stream. */
+export const streamEnv = {
+  HELIX_WS_MAX_BUFFER: positiveInt('1048576', 1024, 1_073_741_824, 'Bytes a WebSocket may have queued before it is closed with 4008 (slow consumer).')
+} satisfies Record<string, EnvVar>
+
+/** plugins/orchestrator. */
+export const orchestratorEnv = {
+  HELIX_COMMAND_TIMEOUT_MS: positiveInt('30000', 100, 3_600_000, 'Default deadline of an agent command.')
+} satisfies Record<string, EnvVar>
+
+export const envSpec = { ...coreEnv, ...flagsEnv, ...streamEnv, ...orchestratorEnv }
+export type EnvName = keyof typeof envSpec
+
+/** Prefix of per-flag env overrides: HELIX_FLAG_HELIX_VOICE_DEDICATED=on. */
+export const FLAG_ENV_PREFIX = 'HELIX_FLAG_'

@@ -1,0 +1,116 @@
+// The app factory: builds the kernel (bus, database, flags, auth, metrics), loads the plugins the
+// role lists, and wires health, discovery, docs and shutdown. Used by main.ts and by every test.
+import { randomBytes, randomUUID } from 'node:crypto'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import { Registry } from 'prom-client'
+import type { Config } from '../config/index.js'
+import { createFlags } from '../flags/index.js'
+import type { FlagSource } from '../flags/source.js'
+import { authPlugin } from './auth/index.js'
+import { createBus } from './bus/index.js'
+import type { Bus } from './bus/types.js'
+import { createDatabase, type Database } from './db/index.js'
+import { discoveryRoutes } from './discovery.js'
+import { installErrorHandlers } from './error-handler.js'
+import { healthRoutes } from './health.js'
+import { loggerOptions } from './logger.js'
+import { metricsPlugin } from './metrics.js'
+import { OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership.js'
+import { pluginsForRoles, type Kernel, type PluginDescriptor } from './plugin.js'
+import { version } from './version.js'
+
+export interface AppDeps {
+  /** The plugin manifest; the role picks from it. main.ts passes plugins/index.ts's manifest. */
+  plugins?: readonly PluginDescriptor[]
+  logger?: Logger
+  bus?: Bus
+  db?: Database
+  flags?: FlagSource
+}
+
+export interface Helix {
+  kernel: Kernel
+  gate: OwnershipGate
+  workers: WorkerSupervisor
+  plugins: readonly LoadedPlugin[]
+  /** True when no HELIX_JWT_SECRET was given and this boot made up its own. */
+  ephemeralSecret: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    helix: Helix
+  }
+}
+
+/** How long boot waits for flags (Unleash) before going on with bootstrap values. */
+const FLAGS_BOOT_WAIT_MS = 1500
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const log = deps.logger ?? pino(loggerOptions(config))
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    trustProxy: true,
+    return503OnClosing: true
+  })
+  installErrorHandlers(app)
+
+  const bus = deps.bus ?? createBus(config, log)
+  const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
+  const flags = deps.flags ?? createFlags(config, log)
+  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry() }
+  const gate = new OwnershipGate(config, flags)
+  const loaded: LoadedPlugin[] = []
+  const workers = new WorkerSupervisor(loaded, gate, log)
+
+  const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
+  app.decorate('helix', { kernel, gate, workers, plugins: loaded, ephemeralSecret: !config.jwtSecret })
+
+  // Release what is already open if anything below fails, so a failed boot leaves nothing behind.
+  app.addHook('onClose', async () => {
+    await workers.stopAll()
+    for (const { instance } of loaded) await instance.close?.()
+    await Promise.allSettled([flags.close(), bus.close(), db.close()])
+  })
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    retryAfter: 5,
+    exposeStatusRoute: false
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Helix', description: 'The Helix collective backend', version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }]
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
+  await app.register(metricsPlugin, { registry: kernel.metrics, token: config.metricsToken })
+  await app.register(authPlugin, { secret: jwtSecret })
+
+  const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+  await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
+  for (const descriptor of descriptors) {
+    const instance = await descriptor.create(kernel, app)
+    loaded.push({ descriptor, instance })
+    await app.register(instance.routes)
+  }
+
+  await app.register(healthRoutes, { kernel, plugins: loaded, gate })
+  await app.register(discoveryRoutes, { config, plugins: loaded, gate })
+
+  const flagsKnown = await flags.ready(FLAGS_BOOT_WAIT_MS)
+  if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
+  app.addHook('onReady', () => workers.sync())
+  return app
+}

@@ -1,0 +1,98 @@
+// The database: PostgreSQL when DATABASE_URL is set, SQLite under HELIX_DATA_DIR otherwise, both
+// through Sequelize; umzug runs the migrations of the kernel and of every loaded plugin.
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import { Sequelize, type QueryInterface } from 'sequelize'
+import { SequelizeStorage, Umzug } from 'umzug'
+
+export interface MigrationContext {
+  queryInterface: QueryInterface
+  sequelize: Sequelize
+}
+
+/** A migration; names are global, so plugins prefix theirs (`orchestrator-0001-agents`). */
+export interface Migration {
+  name: string
+  up(context: MigrationContext): Promise<void>
+  down?(context: MigrationContext): Promise<void>
+}
+
+export interface Database {
+  readonly dialect: 'postgres' | 'sqlite'
+  readonly sequelize: Sequelize
+  /** Applies pending migrations in order; returns the names applied (none on a second run). */
+  migrate(migrations: readonly Migration[]): Promise<string[]>
+  isReady(): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** Replicas booting together on PostgreSQL take turns, so each migration runs once. */
+async function withMigrationLock<T>(databaseUrl: string | null, run: () => Promise<T>): Promise<T> {
+  if (!databaseUrl) return run()
+  const lock = new pg.Client({ connectionString: databaseUrl })
+  await lock.connect()
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
+    return await run()
+  } finally {
+    await lock.end()
+  }
+}
+
+const MIGRATION_LOCK_KEY = 0x48454c49 // "HELI"
+
+export function createDatabase(options: { databaseUrl: string | null; dataDir: string; log: Logger }): Database {
+  const { log } = options
+  const logging = (sql: string) => log.trace({ sql }, 'sql')
+  let sequelize: Sequelize
+  if (options.databaseUrl) {
+    sequelize = new Sequelize(options.databaseUrl, {
+      dialect: 'postgres',
+      logging,
+      pool: { max: 10, min: 0, idle: 10_000, acquire: 10_000 }
+    })
+  } else {
+    mkdirSync(options.dataDir, { recursive: true })
+    sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: path.join(options.dataDir, 'helix.sqlite'),
+      logging,
+      // One connection: SQLite serialises writers anyway, and this avoids SQLITE_BUSY between pool members.
+      pool: { max: 1, min: 0, idle: 60_000 }
+    })
+  }
+  const dialect = options.databaseUrl ? 'postgres' : 'sqlite'
+
+  return {
+    dialect,
+    sequelize,
+    async migrate(migrations) {
+      const umzug = new Umzug<MigrationContext>({
+        migrations: migrations.map((m) => ({
+          name: m.name,
+          up: ({ context }) => m.up(context),
+          down: m.down ? ({ context }) => m.down!(context) : undefined
+        })),
+        context: { queryInterface: sequelize.getQueryInterface(), sequelize },
+        storage: new SequelizeStorage({ sequelize, tableName: 'helix_migrations' }),
+        logger: undefined
+      })
+      const applied = await withMigrationLock(options.databaseUrl, () => umzug.up())
+      for (const m of applied) log.info({ migration: m.name }, 'migration applied')
+      return applied.map((m) => m.name)
+    },
+    async isReady() {
+      try {
+        await sequelize.query('SELECT 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      await sequelize.close()
+    }
+  }
+}

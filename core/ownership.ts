@@ -1,0 +1,79 @@
+// Which process owns each loaded plugin (DESIGN section 5), and the workers that run only where
+// their plugin is owned: owns(p) = role has 'all' ? !flag(p) : role has p && flag(p).
+import type { Logger } from 'pino'
+import type { Config } from '../config/index.js'
+import type { FlagSource } from '../flags/source.js'
+import type { PluginDescriptor, PluginInstance } from './plugin.js'
+
+export type Owner = 'all' | 'dedicated'
+
+export interface LoadedPlugin {
+  descriptor: PluginDescriptor
+  instance: PluginInstance
+}
+
+export class OwnershipGate {
+  constructor(
+    private readonly config: Config,
+    private readonly flags: FlagSource
+  ) {}
+
+  /** Who owns the plugin across the deployment right now. */
+  ownerOf(descriptor: PluginDescriptor): Owner {
+    return descriptor.ownershipFlag && this.flags.isEnabled(descriptor.ownershipFlag) ? 'dedicated' : 'all'
+  }
+
+  /** Whether this process owns the plugin: a map lookup, cheap enough for every request. */
+  owns(descriptor: PluginDescriptor): boolean {
+    if (!descriptor.ownershipFlag) return true
+    const dedicated = this.flags.isEnabled(descriptor.ownershipFlag)
+    return this.config.monolith ? !dedicated : this.config.roles.includes(descriptor.name as never) && dedicated
+  }
+}
+
+/** Starts a plugin's workers when its process owns it and stops them (after their work in flight) when not. */
+export class WorkerSupervisor {
+  private readonly running = new Set<string>()
+  private queue: Promise<void> = Promise.resolve()
+  private stopped = false
+
+  constructor(
+    private readonly plugins: readonly LoadedPlugin[],
+    private readonly gate: OwnershipGate,
+    private readonly log: Logger
+  ) {}
+
+  /** Brings every plugin's workers in line with ownership; calls are serialised. */
+  sync(): Promise<void> {
+    this.queue = this.queue.then(() => this.apply()).catch((err) => this.log.error({ err }, 'worker sync failed'))
+    return this.queue
+  }
+
+  /** Stops every worker (shutdown); later syncs do nothing. */
+  stopAll(): Promise<void> {
+    this.stopped = true
+    return this.sync()
+  }
+
+  isRunning(plugin: string): boolean {
+    return this.running.has(plugin)
+  }
+
+  private async apply(): Promise<void> {
+    for (const { descriptor, instance } of this.plugins) {
+      const workers = instance.workers ?? []
+      if (workers.length === 0) continue
+      const want = !this.stopped && this.gate.owns(descriptor)
+      const has = this.running.has(descriptor.name)
+      if (want && !has) {
+        for (const w of workers) await w.start()
+        this.running.add(descriptor.name)
+        this.log.info({ plugin: descriptor.name, workers: workers.map((w) => w.name) }, 'workers started')
+      } else if (!want && has) {
+        this.running.delete(descriptor.name)
+        await Promise.all(workers.map((w) => w.stop()))
+        this.log.info({ plugin: descriptor.name }, 'workers stopped')
+      }
+    }
+  }
+}
