@@ -99,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(authPlugin, { secret: jwtSecret })
 
   const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+  gate.track(descriptors)
   await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
   for (const descriptor of descriptors) {
     const instance = await descriptor.create(kernel, app)
@@ -111,6 +112,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const flagsKnown = await flags.ready(FLAGS_BOOT_WAIT_MS)
   if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
+  gate.onChange(() => void workers.sync())
   app.addHook('onReady', () => workers.sync())
   return app
 }

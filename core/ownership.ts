@@ -12,11 +12,45 @@ export interface LoadedPlugin {
   instance: PluginInstance
 }
 
+export interface OwnershipChange {
+  plugin: string
+  /** Whether this process owns the plugin now. */
+  owned: boolean
+  owner: Owner
+}
+
 export class OwnershipGate {
+  private readonly listeners = new Set<(change: OwnershipChange) => void>()
+  private readonly known = new Map<string, boolean>()
+  private tracked: readonly PluginDescriptor[] = []
+
   constructor(
     private readonly config: Config,
     private readonly flags: FlagSource
-  ) {}
+  ) {
+    flags.onChange(() => this.recompute())
+  }
+
+  /** Starts tracking the loaded plugins so ownership changes are announced. */
+  track(descriptors: readonly PluginDescriptor[]): void {
+    this.tracked = descriptors
+    for (const d of descriptors) this.known.set(d.name, this.owns(d))
+  }
+
+  /** Listens for a change in this process's ownership of any loaded plugin. Returns an unsubscribe. */
+  onChange(listener: (change: OwnershipChange) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private recompute(): void {
+    for (const d of this.tracked) {
+      const owned = this.owns(d)
+      if (this.known.get(d.name) === owned) continue
+      this.known.set(d.name, owned)
+      for (const listener of this.listeners) listener({ plugin: d.name, owned, owner: this.ownerOf(d) })
+    }
+  }
 
   /** Who owns the plugin across the deployment right now. */
   ownerOf(descriptor: PluginDescriptor): Owner {
