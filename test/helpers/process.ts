@@ -2,6 +2,7 @@
 // /health/ready, for tests that need several processes, signals or SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
+import { projectRoot } from '../../core/paths.js'
 import { TEST_SECRET } from './build.js'
 import { freePort } from './net.js'
 
@@ -18,7 +19,7 @@ export interface HelixProcess {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export const root = path.resolve(import.meta.dirname, '../..')
+export const root = projectRoot
 
 export interface StartOptions {
   env?: Record<string, string | undefined>
