@@ -1,8 +1,12 @@
 // Builds the envelope's JSON once, in a fixed field order, from already-serialised data.
 import { randomBytes } from 'node:crypto'
 
+const processTag = randomBytes(6).toString('base64url')
+let epochs = 0
+
+/** A fresh epoch candidate: unique per call and per process, without a random draw on the hot path. */
 export function newEpoch(): string {
-  return randomBytes(6).toString('base64url')
+  return `${processTag}${(epochs++).toString(36)}`
 }
 
 export function envelopeJson(channel: string, id: string, epoch: string, type: string, ts: number, source: string, dataJson: string): string {

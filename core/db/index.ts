@@ -64,6 +64,7 @@ export function createDatabase(options: { databaseUrl: string | null; dataDir: s
     })
   }
   const dialect = options.databaseUrl ? 'postgres' : 'sqlite'
+  let closed = false
 
   return {
     dialect,
@@ -92,6 +93,8 @@ export function createDatabase(options: { databaseUrl: string | null; dataDir: s
       }
     },
     async close() {
+      if (closed) return
+      closed = true
       await sequelize.close()
     }
   }

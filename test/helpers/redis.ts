@@ -38,6 +38,7 @@ export async function privateRedis(t: Test): Promise<PrivateRedis> {
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
       const probe = new Redis(port, '127.0.0.1', { retryStrategy: () => 50, maxRetriesPerRequest: null, lazyConnect: false })
+      probe.on('error', () => {})
       await probe.ping()
       probe.disconnect()
     },
