@@ -1,6 +1,6 @@
-// Runs Helix as a real child process (the TypeScript sources, through tap's loader) and waits for
-// /health/ready, for tests that need several processes, signals or SIGKILL.
-import { spawn, type ChildProcess } from 'node:child_process'
+// Runs Helix as a real child process, from the compiled dist/ the way the Docker image runs it, and
+// waits for /health/ready, for tests that need several processes, signals or SIGKILL.
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { projectRoot } from '../../core/paths.js'
 import { TEST_SECRET } from './build.js'
@@ -23,22 +23,46 @@ export const root = projectRoot
 
 export interface StartOptions {
   env?: Record<string, string | undefined>
-  /** Script to run, relative to the project root: core/main.ts by default. */
+  /** Source of the script to run, relative to the project root: core/main.ts by default. Its compiled
+   * dist/ twin is what runs. */
   entry?: string
-  /** Node arguments; default: the test's own (tap's TypeScript loader). */
-  execArgv?: string[]
   /** Wait for /health/ready (default) or only /health/live. */
   waitFor?: 'ready' | 'live' | 'none'
   timeoutMs?: number
 }
 
+/** An env value of undefined means "unset" (spawn would pass the string "undefined"). */
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
+}
+
+let built: Promise<void> | undefined
+
+/**
+ * Compiles the sources, fixtures and benchmarks to dist/ once per test process (incremental, so
+ * quick when nothing changed); a lock keeps parallel test files from compiling at the same time.
+ */
+export function ensureBuilt(): Promise<void> {
+  built ??= new Promise((resolve) => {
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
+    execFile('flock', [path.join(root, 'node_modules/.helix-build.lock'), process.execPath, tsc, '-p', 'tsconfig.bench.json'], { cwd: root }, (err, stdout) => {
+      // Type errors still emit JavaScript; show them, and let the test judge the behaviour.
+      if (err) console.error(`tsc reported problems:\n${stdout}`)
+      resolve()
+    })
+  })
+  return built
+}
+
 export async function startHelix(t: Test, options: StartOptions = {}): Promise<HelixProcess> {
+  await ensureBuilt()
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort()
   const url = `http://127.0.0.1:${port}`
   let out = ''
-  const child = spawn(process.execPath, [...(options.execArgv ?? process.execArgv), path.join(root, options.entry ?? 'core/main.ts')], {
+  const script = path.join(root, 'dist', (options.entry ?? 'core/main.ts').replace(/\.ts$/, '.js'))
+  const child = spawn(process.execPath, [script], {
     cwd: root,
-    env: {
+    env: withoutUndefined({
       PATH: process.env.PATH,
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
@@ -47,7 +71,7 @@ export async function startHelix(t: Test, options: StartOptions = {}): Promise<H
       PORT: String(port),
       HELIX_PUBLIC_URL: url,
       ...options.env
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))

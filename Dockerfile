@@ -1,0 +1,33 @@
+# Helix: one image for every role; HELIX_ROLE picks the plugins a service loads.
+
+# Build stage: dev dependencies, native addons (sqlite3), TypeScript and the dashboard bundle.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# Runtime stage: production dependencies, the compiled app, and the voice tools.
+FROM node:22-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini ca-certificates espeak-ng ffmpeg pocketsphinx pocketsphinx-en-us \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HELIX_DATA_DIR=/app/data
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./package.json
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --from=build --chown=node:node /app/flags/bootstrap.json ./flags/bootstrap.json
+COPY --from=build --chown=node:node /app/plugins/dashboard/public ./plugins/dashboard/public
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 8080
+# tini forwards SIGTERM to node and reaps children, so graceful shutdown works as PID 1.
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/core/main.js"]
