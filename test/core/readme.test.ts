@@ -1,0 +1,22 @@
+// The README stays true: it documents every env var and names only npm scripts that exist.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { envSpec } from '../../config/env.js'
+import { root } from '../helpers/process.js'
+
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
+const scripts = Object.keys(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts)
+
+t.test('every env var is documented', async (t) => {
+  const missing = Object.keys(envSpec).filter((name) => !readme.includes(`\`${name}\``))
+  t.same(missing, [])
+})
+
+t.test('every npm script the README names exists', async (t) => {
+  const named = [...readme.matchAll(/npm run ([a-z][\w:-]*)/g)].map((m) => m[1])
+  t.ok(named.length > 5)
+  t.same(named.filter((s) => !scripts.includes(s)), [])
+  t.match(readme, 'npm install && npm start')
+  t.match(readme, 'npm test')
+})
