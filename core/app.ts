@@ -8,10 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/index.js'
-import { createFlags } from '../flags/index.js'
+import { createFlags, LayeredFlagSource } from '../flags/index.js'
 import type { FlagSource } from '../flags/source.js'
 import { authPlugin } from './auth/index.js'
 import { createBus } from './bus/index.js'
+import { adminFlagRoutes } from './admin-flags.js'
 import type { Bus } from './bus/types.js'
 import { createDatabase, type Database } from './db/index.js'
 import { discoveryRoutes } from './discovery.js'
@@ -19,7 +20,9 @@ import { installErrorHandlers } from './error-handler.js'
 import { healthRoutes } from './health.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.js'
+import { createLease } from './lease.js'
 import { OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership.js'
+import { announceOwnerChanges, createProxyAgent, gatedRoutes } from './ownership-gate.js'
 import { pluginsForRoles, type Kernel, type PluginDescriptor } from './plugin.js'
 import { version } from './version.js'
 
@@ -60,26 +63,36 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     trustProxy: true,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Unknown properties are an error (400) where a schema says additionalProperties: false.
+    ajv: { customOptions: { removeAdditional: false } }
   })
   installErrorHandlers(app)
 
   const bus = deps.bus ?? createBus(config, log)
   const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
-  const flags = deps.flags ?? createFlags(config, log)
+  const flags = deps.flags ?? createFlags(config, log, bus)
   const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry() }
   const gate = new OwnershipGate(config, flags)
   const loaded: LoadedPlugin[] = []
-  const workers = new WorkerSupervisor(loaded, gate, log)
+  const workers = new WorkerSupervisor(loaded, gate, log, (plugin) => createLease(config, { name: `workers:${plugin}`, log }))
+  const proxyAgent = createProxyAgent()
 
   const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
   app.decorate('helix', { kernel, gate, workers, plugins: loaded, ephemeralSecret: !config.jwtSecret })
 
+  // While closing, keep-alive connections whose in-flight request has finished are closed as they
+  // go idle; otherwise server.close() would wait for their keep-alive timeout.
+  let idleSweep: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    idleSweep = setInterval(() => app.server.closeIdleConnections(), 50)
+  })
   // Release what is already open if anything below fails, so a failed boot leaves nothing behind.
   app.addHook('onClose', async () => {
+    clearInterval(idleSweep)
     await workers.stopAll()
     for (const { instance } of loaded) await instance.close?.()
-    await Promise.allSettled([flags.close(), bus.close(), db.close()])
+    await Promise.allSettled([flags.close(), bus.close(), db.close(), proxyAgent.close()])
   })
 
   await app.register(underPressure, {
@@ -104,8 +117,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   for (const descriptor of descriptors) {
     const instance = await descriptor.create(kernel, app)
     loaded.push({ descriptor, instance })
-    await app.register(instance.routes)
+    await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
   }
+  if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags })
 
   await app.register(healthRoutes, { kernel, plugins: loaded, gate })
   await app.register(discoveryRoutes, { config, plugins: loaded, gate })
@@ -113,6 +127,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const flagsKnown = await flags.ready(FLAGS_BOOT_WAIT_MS)
   if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
   gate.onChange(() => void workers.sync())
+  announceOwnerChanges(gate, descriptors, bus, config, log)
   app.addHook('onReady', () => workers.sync())
   return app
 }

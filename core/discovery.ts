@@ -21,13 +21,6 @@ export const Discovery = Type.Object({
 export async function discoveryRoutes(app: FastifyInstance, opts: { config: Config; plugins: readonly LoadedPlugin[]; gate: OwnershipGate }) {
   const { config, plugins, gate } = opts
 
-  /** This service's URL when it owns the plugin, else the owner's public URL (null if unknown). */
-  function urlFor(descriptor: LoadedPlugin['descriptor']): string | null {
-    if (gate.owns(descriptor)) return config.publicUrl
-    const owner = gate.ownerOf(descriptor)
-    return owner === 'all' ? (config.publicUrls.all ?? null) : (config.publicUrls[descriptor.name] ?? null)
-  }
-
   app.get('/.well-known/helix.json', {
     schema: { tags: ['operations'], summary: 'Which service owns each plugin, and its URLs', response: { 200: Discovery } }
   }, async () => ({
@@ -35,7 +28,7 @@ export async function discoveryRoutes(app: FastifyInstance, opts: { config: Conf
     version,
     role: config.roles.join(','),
     plugins: Object.fromEntries(plugins.map(({ descriptor }) => {
-      const url = urlFor(descriptor)
+      const url = gate.publicUrlOf(descriptor)
       const info: { owner: 'all' | 'dedicated'; url: string | null; ws?: string | null } = { owner: gate.ownerOf(descriptor), url }
       if (descriptor.websocketPath) info.ws = url ? url.replace(/^http/, 'ws') + descriptor.websocketPath : null
       return [descriptor.name, info]

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/index.js'
 import type { FlagSource } from '../flags/source.js'
+import type { Lease } from './lease.js'
 import type { PluginDescriptor, PluginInstance } from './plugin.js'
 
 export type Owner = 'all' | 'dedicated'
@@ -63,18 +64,32 @@ export class OwnershipGate {
     const dedicated = this.flags.isEnabled(descriptor.ownershipFlag)
     return this.config.monolith ? !dedicated : this.config.roles.includes(descriptor.name as never) && dedicated
   }
+
+  /** The public URL clients should use for the plugin now: this service's when it owns it, else the owner's (null if unknown). */
+  publicUrlOf(descriptor: PluginDescriptor): string | null {
+    if (this.owns(descriptor)) return this.config.publicUrl
+    const key = this.ownerOf(descriptor) === 'all' ? 'all' : descriptor.name
+    return this.config.publicUrls[key] ?? null
+  }
 }
 
-/** Starts a plugin's workers when its process owns it and stops them (after their work in flight) when not. */
+/**
+ * Starts a plugin's workers when its process owns it and stops them (after their work in flight) when
+ * not. With `leaseFor`, a new owner starts only once the old owner's workers stopped and freed the
+ * plugin's lease, so one process runs them at any moment, also during a flip.
+ */
 export class WorkerSupervisor {
   private readonly running = new Set<string>()
+  private readonly leases = new Map<string, Lease>()
+  private readonly competing = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
 
   constructor(
     private readonly plugins: readonly LoadedPlugin[],
     private readonly gate: OwnershipGate,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly leaseFor?: (plugin: string) => Lease
   ) {}
 
   /** Brings every plugin's workers in line with ownership; calls are serialised. */
@@ -84,30 +99,55 @@ export class WorkerSupervisor {
   }
 
   /** Stops every worker (shutdown); later syncs do nothing. */
-  stopAll(): Promise<void> {
+  async stopAll(): Promise<void> {
     this.stopped = true
-    return this.sync()
+    await this.sync()
+    await Promise.all([...this.leases.values()].map((lease) => lease.close()))
   }
 
   isRunning(plugin: string): boolean {
     return this.running.has(plugin)
   }
 
+  private lease(plugin: string): Lease | null {
+    if (!this.leaseFor) return null
+    let lease = this.leases.get(plugin)
+    if (!lease) {
+      lease = this.leaseFor(plugin)
+      lease.onChange((held) => {
+        if (!held) void this.sync()
+      })
+      this.leases.set(plugin, lease)
+    }
+    return lease
+  }
+
+  private compete(plugin: string, lease: Lease): void {
+    if (this.competing.has(plugin)) return
+    this.competing.add(plugin)
+    lease.acquire().then(() => this.sync(), () => {}).finally(() => this.competing.delete(plugin))
+  }
+
   private async apply(): Promise<void> {
     for (const { descriptor, instance } of this.plugins) {
       const workers = instance.workers ?? []
       if (workers.length === 0) continue
-      const want = !this.stopped && this.gate.owns(descriptor)
+      const owned = !this.stopped && this.gate.owns(descriptor)
+      const lease = this.lease(descriptor.name)
+      if (owned && lease && !lease.isHeld()) this.compete(descriptor.name, lease)
+      const want = owned && (!lease || lease.isHeld())
       const has = this.running.has(descriptor.name)
       if (want && !has) {
         for (const w of workers) await w.start()
         this.running.add(descriptor.name)
-        this.log.info({ plugin: descriptor.name, workers: workers.map((w) => w.name) }, 'workers started')
+        this.log.info({ plugin: descriptor.name, workers: workers.map((w) => w.name), token: lease?.token }, 'workers started')
       } else if (!want && has) {
         this.running.delete(descriptor.name)
         await Promise.all(workers.map((w) => w.stop()))
         this.log.info({ plugin: descriptor.name }, 'workers stopped')
       }
+      // Freed only after the work in flight finished: the next owner starts from here.
+      if (!owned && lease) await lease.release()
     }
   }
 }
