@@ -133,7 +133,7 @@ export class WorkerSupervisor {
       const workers = instance.workers ?? []
       if (workers.length === 0) continue
       const owned = !this.stopped && this.gate.owns(descriptor)
-      const lease = this.lease(descriptor.name)
+      const lease = descriptor.sharedWorkers ? null : this.lease(descriptor.name)
       if (owned && lease && !lease.isHeld()) this.compete(descriptor.name, lease)
       const want = owned && (!lease || lease.isHeld())
       const has = this.running.has(descriptor.name)

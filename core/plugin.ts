@@ -44,6 +44,11 @@ export interface PluginDescriptor {
   roles: readonly Role[]
   /** The flag that moves the plugin to its dedicated service; null: owned wherever it is loaded. */
   ownershipFlag: FlagName | null
+  /**
+   * Workers that coordinate through the database (a queue with row locks) run in every owning
+   * replica at once. Otherwise a per-plugin lease keeps them in one process of the deployment.
+   */
+  sharedWorkers?: boolean
   /** Path of the plugin's WebSocket endpoint, if any; discovery reports its ws:// URL. */
   websocketPath?: string
   /** Database migrations, run at boot (and by `npm run migrate`) wherever the plugin is loaded. */

@@ -1,0 +1,371 @@
+// The durable command queue: the command row is the queue entry, so state and queue never disagree.
+// Claims take, per agent without a running command, its oldest queued command (PostgreSQL: agent
+// rows FOR UPDATE SKIP LOCKED, so replicas never pick the same agent); leases hand a crashed
+// replica's work back. Every transition is published as `command.updated`.
+import { randomUUID } from 'node:crypto'
+import type { Bus } from '../../core/bus/types.js'
+import { errors } from '../../core/errors.js'
+import type { AlertService } from './alert-service.js'
+import { toAgent, toCommand, TERMINAL, UUID_RE, type Agent, type AgentStatus, type Command, type CommandStatus, type Row, type Sql, type Tx } from './models.js'
+
+export interface NewCommand {
+  command: string
+  args: Record<string, unknown>
+  timeoutMs: number
+  idempotencyKey?: string | null
+  parentId?: string | null
+}
+
+/** A command a worker has claimed: the row and its agent as they were when claimed. */
+export interface Claimed {
+  row: Row
+  command: Command
+  agent: Agent
+}
+
+export type Outcome =
+  | { status: 'succeeded'; result: unknown }
+  | { status: 'failed' | 'timed_out'; error: string }
+
+/** A claimed agent coming out of error keeps its reason while busy, so its success can resolve the alert. */
+const KEEP_ERROR_REASON = "CASE WHEN a.status = 'error' THEN COALESCE(a.status_reason, 'error') ELSE NULL END"
+
+/** Commands written per INSERT, INSERTs in flight, and commands allowed to wait for one. */
+const BATCH = 256
+const FLUSHES = 4
+const MAX_PENDING = 10_000
+
+interface PendingCommand {
+  id: string
+  agentId: string
+  input: NewCommand
+  resolve(row: Row | null): void
+  reject(err: unknown): void
+}
+
+export class CommandQueue {
+  private readonly pending: PendingCommand[] = []
+  private flushing = 0
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly bus: Bus,
+    private readonly alerts: AlertService
+  ) {}
+
+  /**
+   * Stores a queued command (accepted means stored); an Idempotency-Key already used returns that
+   * first command. Concurrent requests are written together, one multi-row INSERT per batch, so one
+   * durable commit (one WAL flush) accepts many commands.
+   */
+  async enqueue(agentId: string, input: NewCommand): Promise<{ command: Command; replayed: boolean }> {
+    if (this.pending.length >= MAX_PENDING) throw errors.unavailable('Too many commands are waiting to be stored; retry')
+    const row = await new Promise<Row | null>((resolve, reject) => {
+      this.pending.push({ id: randomUUID(), agentId, input, resolve, reject })
+      this.flush()
+    })
+    if (!row) {
+      const first = await this.sql.one('SELECT * FROM orchestrator_commands WHERE idempotency_key = $1', [input.idempotencyKey])
+      if (!first) throw errors.conflict('The Idempotency-Key is in use by a command being created; retry')
+      return { command: toCommand(first), replayed: true }
+    }
+    const command = toCommand(row)
+    await this.bus.publish('commands', 'command.updated', command)
+    return { command, replayed: false }
+  }
+
+  /** Writes the waiting commands, at most FLUSHES batches at once; the rest wait for the next turn. */
+  private flush(): void {
+    while (this.flushing < FLUSHES && this.pending.length > 0) {
+      const batch = this.pending.splice(0, BATCH)
+      this.flushing++
+      void this.insert(batch).finally(() => {
+        this.flushing--
+        this.flush()
+      })
+    }
+  }
+
+  private async insert(batch: PendingCommand[]): Promise<void> {
+    const bind: unknown[] = []
+    const values = batch.map(({ id, agentId, input }) => {
+      bind.push(id, agentId, input.command, this.sql.json(input.args), input.idempotencyKey ?? null, input.parentId ?? null, input.timeoutMs)
+      const n = bind.length - 7
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, 'queued', $${n + 5}, $${n + 6}, $${n + 7}, 0, ${this.sql.now})`
+    })
+    try {
+      const rows = await this.sql.rows(
+        `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, parent_id, timeout_ms, attempts, created_at)
+         VALUES ${values.join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        bind
+      )
+      const byId = new Map(rows.map((r) => [r.id as string, r]))
+      for (const p of batch) p.resolve(byId.get(p.id) ?? null)
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+    }
+  }
+
+  async get(id: string): Promise<Command> {
+    const row = UUID_RE.test(id) ? await this.sql.one('SELECT * FROM orchestrator_commands WHERE id = $1', [id.toLowerCase()]) : null
+    if (!row) throw errors.notFound(`Command "${id}"`)
+    return toCommand(row)
+  }
+
+  /** An agent's commands, newest first. */
+  async listForAgent(agentId: string, query: { status?: CommandStatus; cursor?: string; limit: number }): Promise<{ items: Command[]; nextCursor: string | null }> {
+    const bind: unknown[] = [agentId]
+    let where = 'agent_id = $1'
+    if (query.status) {
+      bind.push(query.status)
+      where += ` AND status = $${bind.length}`
+    }
+    if (query.cursor) {
+      const seq = Number(query.cursor)
+      if (!Number.isSafeInteger(seq)) throw errors.badRequest('The cursor is not valid')
+      bind.push(seq)
+      where += ` AND seq < $${bind.length}`
+    }
+    bind.push(query.limit + 1)
+    const rows = await this.sql.rows(`SELECT * FROM orchestrator_commands WHERE ${where} ORDER BY seq DESC LIMIT $${bind.length}`, bind)
+    const more = rows.length > query.limit
+    const page = rows.slice(0, query.limit)
+    return { items: page.map(toCommand), nextCursor: more ? String(page.at(-1)!.seq) : null }
+  }
+
+  /** Cancels a queued or running command; a finished one is a 409. The executor is told through the event. */
+  async cancel(id: string): Promise<Command> {
+    const current = await this.get(id)
+    if (TERMINAL.has(current.status)) throw errors.conflict(`Command ${id} already ${current.status}`, { status: current.status })
+    const settled = await this.settle(current.id, ['queued', 'running'], 'cancelled', { error: 'cancelled' }, null, false)
+    if (!settled) return this.cancel(id)
+    return settled.command
+  }
+
+  /** Claims up to `limit` commands for `owner`, at most one per agent, each agent's oldest first. */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
+    const claimed = this.sql.postgres ? await this.claimPostgres(owner, limit, leaseMs) : await this.claimSqlite(owner, limit, leaseMs)
+    await Promise.all(claimed.map(async (c) => {
+      await this.bus.publish('commands', 'command.updated', c.command)
+      await this.bus.publish('agents', 'agent.updated', c.agent)
+    }))
+    return claimed
+  }
+
+  private async claimPostgres(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
+    const now = this.sql.now
+    // The agent row lock is the per-agent serialisation point: a replica that races for the same
+    // agent skips it, and a committed claim makes running_command_id non-null, which FOR UPDATE rechecks.
+    const rows = await this.sql.rows(
+      `WITH picked AS (
+         SELECT a.id FROM orchestrator_agents a
+         WHERE a.running_command_id IS NULL
+           AND EXISTS (SELECT 1 FROM orchestrator_commands q WHERE q.agent_id = a.id AND q.status = 'queued')
+         LIMIT $1 FOR UPDATE OF a SKIP LOCKED
+       ), nxt AS (
+         SELECT DISTINCT ON (q.agent_id) q.seq FROM orchestrator_commands q JOIN picked p ON p.id = q.agent_id
+         WHERE q.status = 'queued' ORDER BY q.agent_id, q.seq
+       ), cmd AS (
+         UPDATE orchestrator_commands c SET status = 'running', started_at = ${now}, lease_owner = $2, lease_until = ${now} + $3::bigint,
+           deadline_at = ${now} + c.timeout_ms, attempts = c.attempts + 1
+         FROM nxt WHERE c.seq = nxt.seq AND c.status = 'queued' RETURNING c.*
+       ), ag AS (
+         UPDATE orchestrator_agents a SET running_command_id = cmd.id, status = 'busy', status_reason = ${KEEP_ERROR_REASON}, last_seen_at = cmd.started_at
+         FROM cmd WHERE a.id = cmd.agent_id RETURNING a.*
+       )
+       SELECT cmd.*, row_to_json(ag) AS agent FROM cmd JOIN ag ON ag.id = cmd.agent_id`,
+      [limit, owner, leaseMs],
+      undefined,
+      { relaxed: true }
+    )
+    return rows.map((row) => ({ row, command: toCommand(row), agent: toAgent(row.agent as Row) }))
+  }
+
+  private async claimSqlite(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
+    const now = this.sql.now
+    // The embedded default is one process with one connection: the transaction is the lock.
+    return this.sql.transaction(async (tx) => {
+      const rows = await this.sql.rows(
+        `UPDATE orchestrator_commands SET status = 'running', started_at = ${now}, lease_owner = $1, lease_until = ${now} + $2,
+           deadline_at = ${now} + timeout_ms, attempts = attempts + 1
+         WHERE seq IN (
+           SELECT MIN(q.seq) FROM orchestrator_commands q JOIN orchestrator_agents a ON a.id = q.agent_id
+           WHERE q.status = 'queued' AND a.running_command_id IS NULL GROUP BY q.agent_id LIMIT $3
+         ) RETURNING *`,
+        [owner, leaseMs, limit],
+        tx
+      )
+      const claimed: Claimed[] = []
+      for (const row of rows) {
+        const agent = await this.sql.one(
+          `UPDATE orchestrator_agents AS a SET running_command_id = $1, status = 'busy', status_reason = ${KEEP_ERROR_REASON}, last_seen_at = $2 WHERE id = $3 RETURNING *`,
+          [row.id, row.started_at, row.agent_id],
+          tx
+        )
+        claimed.push({ row, command: toCommand(row), agent: toAgent(agent!) })
+      }
+      return claimed
+    })
+  }
+
+  /** Records the outcome of a claimed command, if this owner still holds it; frees the agent. */
+  async finish(owner: string, id: string, outcome: Outcome): Promise<Command | null> {
+    const fields = outcome.status === 'succeeded' ? { result: outcome.result } : { error: outcome.error }
+    const settled = await this.settle(id, ['running'], outcome.status, fields, owner, true)
+    return settled?.command ?? null
+  }
+
+  /**
+   * Moves a command from one of `from` to `to` and frees its agent (idle, or error after a
+   * failure), in one transaction; publishes the command, the agent and the agent-error alert.
+   * Executor outcomes commit relaxed (a lost one means a re-run); an operator's cancel is durable.
+   */
+  private async settle(
+    id: string,
+    from: readonly CommandStatus[],
+    to: CommandStatus,
+    fields: { result?: unknown; error?: string },
+    owner: string | null,
+    relaxed: boolean
+  ): Promise<{ command: Command; agent: Agent | null } | null> {
+    const agentStatus: AgentStatus = to === 'failed' || to === 'timed_out' ? 'error' : 'idle'
+    const reason = agentStatus === 'error' ? `${to}: ${fields.error ?? ''}`.slice(0, 500) : null
+    const bind: unknown[] = [id, to, fields.result === undefined ? null : this.sql.json(fields.result), fields.error ?? null]
+    let guard = `c.status IN (${from.map((s) => `'${s}'`).join(', ')})`
+    if (owner) {
+      bind.push(owner)
+      guard += ` AND c.lease_owner = $${bind.length}`
+    }
+    const finish = `UPDATE orchestrator_commands AS c SET status = $2, result = $3, error = $4, finished_at = ${this.sql.now}, lease_until = NULL
+      WHERE c.id = $1 AND ${guard} RETURNING *`
+    let done: { row: Row; agent: Agent | null; wasError: boolean } | null
+    if (this.sql.postgres) {
+      // One statement: the command's outcome and its agent's release commit together.
+      bind.push(agentStatus, reason)
+      const [s, r] = [`$${bind.length - 1}::varchar`, `$${bind.length}::varchar`]
+      const row = await this.sql.one(
+        `WITH c AS (${finish}),
+         prev AS (
+           SELECT a.id, (a.status = 'error' OR a.status_reason IS NOT NULL) AS was_error, a.status_reason
+           FROM orchestrator_agents a JOIN c ON a.id = c.agent_id AND a.running_command_id = c.id
+         ), nxt AS (
+           SELECT prev.id, CASE WHEN ${s} = 'idle' AND c.status = 'cancelled' AND prev.was_error THEN 'error' ELSE ${s} END AS status
+           FROM prev JOIN c ON c.agent_id = prev.id
+         ), ag AS (
+           UPDATE orchestrator_agents a SET running_command_id = NULL, status = nxt.status,
+             status_reason = CASE WHEN nxt.status = 'error' THEN COALESCE(${r}, prev.status_reason, 'error') ELSE NULL END,
+             last_seen_at = c.finished_at
+           FROM c, prev, nxt WHERE a.id = c.agent_id AND a.id = prev.id AND a.id = nxt.id AND a.running_command_id = c.id RETURNING a.*
+         )
+         SELECT c.*, row_to_json(ag) AS agent, COALESCE(prev.was_error, false) AS was_error
+         FROM c LEFT JOIN ag ON ag.id = c.agent_id LEFT JOIN prev ON prev.id = c.agent_id`,
+        bind,
+        undefined,
+        { relaxed }
+      )
+      done = row ? { row, agent: row.agent ? toAgent(row.agent as Row) : null, wasError: Boolean(row.was_error) } : null
+    } else {
+      done = await this.sql.transaction(async (tx) => {
+        const row = await this.sql.one(finish, bind, tx)
+        return row ? { row, ...(await this.release(tx, row, agentStatus, reason)) } : null
+      })
+    }
+    if (!done) return null
+    const command = toCommand(done.row)
+    await this.bus.publish('commands', 'command.updated', command)
+    if (done.agent) {
+      await this.bus.publish('agents', 'agent.updated', done.agent)
+      await this.alerts.transition(done.wasError, done.agent.status === 'error', {
+        key: `agent.error:${done.agent.id}`,
+        kind: 'agent',
+        severity: 'high',
+        message: `Agent ${done.agent.name} is in error: ${done.agent.statusReason ?? ''}`.trim(),
+        data: { agentId: done.agent.id, slug: done.agent.slug, commandId: command.id }
+      })
+    }
+    return { command, agent: done.agent }
+  }
+
+  private async release(tx: Tx, row: Row, status: AgentStatus, reason: string | null): Promise<{ agent: Agent | null; wasError: boolean }> {
+    const prev = await this.sql.one<{ status: string; status_reason: string | null }>(
+      `SELECT status, status_reason FROM orchestrator_agents WHERE id = $1 AND running_command_id = $2`,
+      [row.agent_id, row.id],
+      tx
+    )
+    if (!prev) return { agent: null, wasError: false }
+    // A busy agent that keeps a reason came from error (see KEEP_ERROR_REASON); a cancel does not clear it.
+    const wasError = prev.status === 'error' || prev.status_reason !== null
+    const next = status === 'idle' && wasError && row.status === 'cancelled' ? 'error' : status
+    const agent = await this.sql.one(
+      `UPDATE orchestrator_agents SET running_command_id = NULL, status = $3, status_reason = $4, last_seen_at = $5
+       WHERE id = $1 AND running_command_id = $2 RETURNING *`,
+      [row.agent_id, row.id, next, next === 'error' ? (reason ?? prev.status_reason) : null, row.finished_at],
+      tx
+    )
+    return { agent: agent ? toAgent(agent) : null, wasError }
+  }
+
+  /** Extends the leases of the commands `owner` is executing right now (not of ones it lost track of). */
+  async renew(owner: string, ids: readonly string[], leaseMs: number): Promise<void> {
+    if (ids.length === 0) return
+    const marks = ids.map((_, i) => `$${i + 3}`).join(', ')
+    await this.sql.run(
+      `UPDATE orchestrator_commands SET lease_until = ${this.sql.now} + $2 WHERE lease_owner = $1 AND status = 'running' AND id IN (${marks})`,
+      [owner, leaseMs, ...ids]
+    )
+  }
+
+  /**
+   * Hands back the running commands whose lease expired (their replica died): past their deadline
+   * they end as `timed_out`, otherwise they are queued again at their original place.
+   */
+  async reap(): Promise<number> {
+    const expired = await this.sql.rows<{ id: string; overdue: boolean | number }>(
+      `SELECT id, deadline_at < ${this.sql.now} AS overdue FROM orchestrator_commands WHERE status = 'running' AND lease_until < ${this.sql.now} LIMIT 100`
+    )
+    for (const { id, overdue } of expired) {
+      if (overdue) await this.settle(id, ['running'], 'timed_out', { error: 'deadline passed while its worker was gone' }, null, true)
+      else await this.requeue(id)
+    }
+    return expired.length
+  }
+
+  private async requeue(id: string): Promise<void> {
+    const done = await this.sql.transaction(async (tx) => {
+      const row = await this.sql.one(
+        `UPDATE orchestrator_commands SET status = 'queued', lease_owner = NULL, lease_until = NULL, started_at = NULL, deadline_at = NULL
+         WHERE id = $1 AND status = 'running' AND lease_until < ${this.sql.now} RETURNING *`,
+        [id],
+        tx
+      )
+      if (!row) return null
+      const agent = await this.sql.one(
+        `UPDATE orchestrator_agents SET running_command_id = NULL, status = 'idle' WHERE id = $1 AND running_command_id = $2 RETURNING *`,
+        [row.agent_id, row.id],
+        tx
+      )
+      return { row, agent }
+    }, { relaxed: true })
+    if (!done) return
+    await this.bus.publish('commands', 'command.updated', toCommand(done.row))
+    if (done.agent) await this.bus.publish('agents', 'agent.updated', toAgent(done.agent))
+  }
+
+  /** Age in ms of the oldest queued command (0 when the queue is empty). */
+  async oldestQueuedAge(): Promise<number> {
+    const row = await this.sql.one<{ age: string | number | null }>(`SELECT ${this.sql.now} - MIN(created_at) AS age FROM orchestrator_commands WHERE status = 'queued'`)
+    return row?.age === null || row?.age === undefined ? 0 : Number(row.age)
+  }
+
+  async queuedCount(agentId: string): Promise<number> {
+    const row = await this.sql.one<{ n: string | number }>(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE agent_id = $1 AND status = 'queued'`, [agentId])
+    return Number(row?.n ?? 0)
+  }
+
+  /** Status of a set of commands (EXECUTE_TASK waits on its steps). */
+  async statuses(ids: readonly string[]): Promise<Command[]> {
+    if (ids.length === 0) return []
+    const marks = ids.map((_, i) => `$${i + 1}`).join(', ')
+    return (await this.sql.rows(`SELECT * FROM orchestrator_commands WHERE id IN (${marks})`, [...ids])).map(toCommand)
+  }
+}
