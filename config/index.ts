@@ -32,7 +32,7 @@ export interface Config {
   flagsBootstrap: string
   /** `HELIX_FLAG_HELIX_VOICE_DEDICATED=on` becomes `{"helix.voice.dedicated": true}`. */
   flagEnv: Readonly<Record<string, boolean>>
-  stream: { maxBuffer: number }
+  stream: { maxBuffer: number; connectRate: number }
   orchestrator: { commandTimeoutMs: number }
 }
 
@@ -146,7 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     flagsBootstrap: read(env, 'HELIX_FLAGS_BOOTSTRAP') as string,
     flagEnv: Object.freeze(parseFlagEnv(env)),
-    stream: Object.freeze({ maxBuffer: read(env, 'HELIX_WS_MAX_BUFFER') as number }),
+    stream: Object.freeze({ maxBuffer: read(env, 'HELIX_WS_MAX_BUFFER') as number, connectRate: read(env, 'HELIX_WS_CONNECT_RATE') as number }),
     orchestrator: Object.freeze({ commandTimeoutMs: read(env, 'HELIX_COMMAND_TIMEOUT_MS') as number })
   }
   return Object.freeze(config)

@@ -1,0 +1,155 @@
+// StreamService: the open connections of this process, their heartbeat, the per-IP connection rate
+// limit, the ownership and shutdown closes, and the counters behind /api/stream/stats.
+import { randomBytes } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { WebSocket } from 'ws'
+import type { Principal } from '../../core/auth/index.js'
+import type { Kernel } from '../../core/plugin.js'
+import { FlushQueue, StreamConnection, type ConnectionLimits } from './connection.js'
+import { ChannelHub } from './hub.js'
+import { createStreamMetrics, type StreamMetrics } from './metrics.js'
+import type { Stats } from './schemas.js'
+
+export interface StreamOptions {
+  /** Ping interval (DESIGN: 25 s). */
+  heartbeatMs: number
+  /** A peer silent this long is terminated (DESIGN: 35 s). */
+  silenceTimeoutMs: number
+  maxSubscriptions: number
+  /** Largest client frame in bytes; a bigger one closes the socket with 1009. */
+  maxPayload: number
+  /** Live events queued per recovering subscriber (and per repairing channel). */
+  maxPending: number
+  maxPublishesInFlight: number
+  /** How often bus readiness is polled to detect a reconnect. */
+  readinessCheckMs: number
+}
+
+export const defaultStreamOptions: StreamOptions = {
+  heartbeatMs: 25_000,
+  silenceTimeoutMs: 35_000,
+  maxSubscriptions: 128,
+  maxPayload: 64 * 1024,
+  maxPending: 10_000,
+  maxPublishesInFlight: 64,
+  readinessCheckMs: 250
+}
+
+/** Token bucket per IP: `rate` per second, bursts of twice that. */
+class ConnectRateLimit {
+  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: 50_000 })
+  constructor(private readonly rate: number) {}
+
+  take(ip: string): boolean {
+    const now = Date.now()
+    const burst = this.rate * 2
+    const bucket = this.buckets.get(ip) ?? { tokens: burst, at: now }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate)
+    bucket.at = now
+    const allowed = bucket.tokens >= 1
+    if (allowed) bucket.tokens -= 1
+    this.buckets.set(ip, bucket)
+    return allowed
+  }
+}
+
+export class StreamService {
+  readonly hub: ChannelHub
+  readonly metrics: StreamMetrics
+  private readonly connections = new Set<StreamConnection>()
+  private readonly flushes = new FlushQueue()
+  private readonly limiter: ConnectRateLimit
+  private readonly limits: ConnectionLimits
+  private readonly sweepTimer: NodeJS.Timeout
+  private readonly counters = { eventsIn: 0, eventsOut: 0, bytesOut: 0, slowConsumer: 0, heartbeat: 0, tokenExpired: 0 }
+  private nextId = 0
+  private readonly idPrefix = randomBytes(4).toString('hex')
+
+  constructor(
+    private readonly kernel: Kernel,
+    readonly options: StreamOptions
+  ) {
+    this.metrics = createStreamMetrics(kernel.metrics, () => this.hub.subscriberCounts())
+    this.hub = new ChannelHub({
+      bus: kernel.bus,
+      log: kernel.log,
+      metrics: this.metrics,
+      maxPending: options.maxPending,
+      readinessCheckMs: options.readinessCheckMs,
+      counters: this.counters
+    })
+    this.limiter = new ConnectRateLimit(kernel.config.stream.connectRate)
+    this.limits = {
+      maxBuffer: kernel.config.stream.maxBuffer,
+      maxSubscriptions: options.maxSubscriptions,
+      maxPublishesInFlight: options.maxPublishesInFlight,
+      heartbeatMs: options.heartbeatMs,
+      historyLimit: kernel.config.historyLen
+    }
+    // One sweep for every socket instead of a timer each; five sweeps per ping interval keep the
+    // silence cut-off within a fifth of an interval of its target.
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.floor(Math.min(options.heartbeatMs, options.silenceTimeoutMs) / 5)))
+    this.sweepTimer.unref()
+  }
+
+  allowConnect(ip: string): boolean {
+    return this.limiter.take(ip)
+  }
+
+  accept(socket: WebSocket, principal: Principal): void {
+    const connection = new StreamConnection(socket, principal, `${this.idPrefix}-${(this.nextId++).toString(36)}`, {
+      hub: this.hub,
+      flushes: this.flushes,
+      bus: this.kernel.bus,
+      log: this.kernel.log,
+      limits: this.limits,
+      onDrop: (reason) => {
+        this.metrics.closes.inc({ reason })
+        if (reason === 'slow_consumer') this.counters.slowConsumer++
+        else this.counters.tokenExpired++
+      },
+      onClose: (c) => {
+        if (this.connections.delete(c)) this.metrics.connections.dec()
+      }
+    })
+    this.connections.add(connection)
+    this.metrics.connections.inc()
+  }
+
+  /** Closes every socket with `code`; clients reconnect (1012 names where, 1001 is shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const connection of this.connections) connection.drop(code, reason)
+  }
+
+  stats(): Stats {
+    return {
+      connections: this.connections.size,
+      subscriptions: Object.fromEntries(this.hub.subscriberCounts()),
+      eventsIn: this.counters.eventsIn,
+      eventsOut: this.counters.eventsOut,
+      bytesOut: this.counters.bytesOut,
+      dropped: { slowConsumer: this.counters.slowConsumer, heartbeat: this.counters.heartbeat, tokenExpired: this.counters.tokenExpired }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer)
+    for (const connection of this.connections) connection.terminate()
+    this.hub.close()
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const connection of this.connections) {
+      if (now - connection.lastSeen > this.options.silenceTimeoutMs) {
+        this.counters.heartbeat++
+        this.metrics.closes.inc({ reason: 'heartbeat' })
+        connection.terminate()
+      } else if (now - connection.lastPing >= this.options.heartbeatMs) {
+        connection.lastPing = now
+        connection.socket.ping()
+      }
+    }
+  }
+}
+
