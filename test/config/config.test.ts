@@ -26,6 +26,7 @@ const GARBAGE: Record<string, string> = {
   HELIX_FLAGS_BOOTSTRAP: ' ',
   RAILWAY_REPLICA_ID: ' ',
   HELIX_WS_MAX_BUFFER: '1e99',
+  HELIX_WS_CONNECT_RATE: 'fast',
   HELIX_COMMAND_TIMEOUT_MS: 'soon'
 }
 

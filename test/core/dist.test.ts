@@ -18,7 +18,7 @@ t.test('embedded default: ready, discovery, and an admin link that works', async
   t.equal(ready.status, 200)
   const discovery = await (await fetch(`${helix.url}/.well-known/helix.json`)).json()
   t.match(discovery, { name: 'helix', role: 'all' })
-  const link = /Open the dashboard as admin: (\S+)/.exec(helix.output())
+  const link = /Open the dashboard as admin: ([^\s"]+)/.exec(helix.output())
   t.ok(link, 'the start-up log prints the admin link')
   const token = new URL(link![1]).searchParams.get('token')!
   const flags = await fetch(`${helix.url}/admin/flags`, { headers: { authorization: `Bearer ${token}` } })

@@ -65,20 +65,25 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   t.equal(overlaps, 0, 'per agent: one at a time, in arrival order, across both processes')
   t.equal(await count(`SELECT COUNT(DISTINCT lease_owner) AS n FROM orchestrator_commands`), 2, 'both replicas executed commands')
 
-  const more = await sendAll([first, second], token, 1000, 'two')
-  await waitFor(async () => (await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'succeeded'`)) >= 2150, 'the run to be under way', 60_000, 5)
-  // Both replicas execute (the queue's row locks share the work): kill one that holds a running
-  // command, so the survivor must pick up its claims once their lease expires.
-  const owner = (await db.query(`SELECT lease_owner FROM orchestrator_commands WHERE status = 'running' AND lease_owner IS NOT NULL LIMIT 1`)).rows[0]
-    ?? (await db.query(`SELECT lease_owner FROM orchestrator_commands WHERE lease_owner IS NOT NULL ORDER BY seq DESC LIMIT 1`)).rows[0]
-  const victim = [first, second].find((p) => String(owner.lease_owner).split(':')[1] === String(p.child.pid))!
-  t.ok(victim, 'the executing process is one of the two')
-  const killed = await victim.kill('SIGKILL')
+  // Both replicas execute (the queue's row locks share the work). Send the next batch through the
+  // first process and kill the second with SIGKILL while it holds a running command: the survivor
+  // must pick up its claims once their lease expires.
+  const sending = sendAll([first], token, 3000, 'two')
+  const claimedBySecond = () => count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'running' AND split_part(lease_owner, ':', 2) = $1`, [String(second.child.pid)])
+  // Freeze the second process (SIGSTOP) at a moment it holds claims, so its claims stay put, then kill it.
+  let unfinished = 0
+  await waitFor(async () => {
+    second.child.kill('SIGSTOP')
+    unfinished = await claimedBySecond()
+    if (unfinished === 0) second.child.kill('SIGCONT')
+    return unfinished > 0
+  }, 'the second process to be running a command', 60_000, 2)
+  const killed = await second.kill('SIGKILL')
   t.equal(killed.signal, 'SIGKILL')
-  const unfinished = await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)
-  t.ok(unfinished > 0, `the kill left ${unfinished} commands to finish`)
+  t.ok(unfinished > 0, `the kill left ${unfinished} claimed commands behind`)
+  const more = await sending
   await waitFor(async () => (await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)) === 0, 'the survivor to finish', 120_000, 200)
-  t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'succeeded' AND id = ANY($1::uuid[])`, [more]), 1000, 'every accepted command finished')
-  t.equal(await count(`SELECT COUNT(DISTINCT content) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 1000, 'every effect present')
-  t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 1000, 'a re-run after the crash added nothing twice')
+  t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'succeeded' AND id = ANY($1::uuid[])`, [more]), 3000, 'every accepted command finished')
+  t.equal(await count(`SELECT COUNT(DISTINCT content) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 3000, 'every effect present')
+  t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 3000, 'a re-run after the crash added nothing twice')
 })
