@@ -9,8 +9,12 @@ import { build, tokenFor } from '../helpers/build.js'
 import { freePort } from '../helpers/net.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 
-const waitFor = async (check: () => boolean) => {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10))
+const waitFor = async (check: () => boolean, what: string, ms = 30_000) => {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }
 
 class ManualFlags implements FlagSource {
@@ -45,7 +49,9 @@ t.test('reconnects after its token expired, with a fresh one, and resumes every 
   const subscribed: SubscribedInfo[] = []
   const client = new StreamClient({
     url: base,
-    token: () => tokenFor(app, ['stream:read'], 1),
+    // Two-second tokens (exp has whole-second precision): short enough to expire mid-run, long
+    // enough that a connect on a busy machine does not outlive its token.
+    token: () => tokenFor(app, ['stream:read'], 2),
     channels: ['ucf', 'rituals'],
     backoff: { initialMs: 20, maxMs: 100 },
     onEvent: (e) => received.push(e),
@@ -53,16 +59,16 @@ t.test('reconnects after its token expired, with a fresh one, and resumes every 
   })
   t.teardown(() => client.close())
   client.connect()
-  await waitFor(() => subscribed.length === 2)
+  await waitFor(() => subscribed.length === 2, 'both subscriptions')
 
   const published: string[] = []
   // Long enough to span several 1-second tokens, so several reconnects fall in the middle.
-  for (let n = 0; n < 120; n++) {
+  for (let n = 0; n < 240; n++) {
     const event = await app.helix.kernel.bus.publish(n % 3 === 0 ? 'rituals' : 'ucf', 'ritual.progress', { n })
     published.push(event.id)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
-  await waitFor(() => received.length >= published.length)
+  await waitFor(() => received.length >= published.length, 'every published event')
   t.ok(subscribed.filter((s) => s.resumed).length >= 2, 'it resumed after reconnecting')
   t.ok(subscribed.every((s) => !s.resumed || s.recovered), 'every resume was recovered')
   // Order holds within a channel; a resume replays one channel after the other.
@@ -98,14 +104,14 @@ t.test('follows a 1012 hint to the new owner and resumes there', async (t) => {
   })
   t.teardown(() => client.close())
   client.connect()
-  await waitFor(() => client.position('agents') !== undefined)
+  await waitFor(() => client.position('agents') !== undefined, 'a position on agents')
 
   const published: string[] = []
   for (let n = 0; n < 50; n++) {
     if (n === 20) flags.flip(true)
     published.push((await old.helix.kernel.bus.publish('agents', 'agent.updated', { n })).id)
   }
-  await waitFor(() => received.length >= published.length)
+  await waitFor(() => received.length >= published.length, 'every published event')
   t.same(received, published, 'nothing lost or repeated across the move')
   t.same(((await owner.inject({ url: '/api/stream/stats', headers: { authorization: `Bearer ${tokenFor(owner, ['admin'])}` } })).json()).connections, 1, 'connected to the new owner')
   t.ok(states.includes('reconnecting'))
