@@ -1,16 +1,9 @@
 // StreamClient: the typed client of the stream plugin's WebSocket protocol for browsers (the
 // dashboard) and Node 22 (the bot, tests). Uses only the global WebSocket and fetch.
-import { compareIds } from '../bus/types.js'
+import { compareIds, type BusEvent } from '../bus/types.js'
 
-export interface StreamEvent<T = unknown> {
-  channel: string
-  id: string
-  epoch: string
-  type: string
-  ts: number
-  source: string
-  data: T
-}
+/** An event as the stream delivers it: the bus envelope. */
+export type StreamEvent<T = unknown> = BusEvent<T>
 
 export interface StreamPosition {
   id: string

@@ -1,20 +1,10 @@
 // The collective's 14 founding agents (DESIGN section 9), shipped as data and seeded idempotently:
 // only missing slugs are inserted, so an operator's edits to a seeded agent survive a restart.
-import type { Tier } from './models.js'
+import type { Agent } from './models.js'
 
 export const BASE_COMMANDS = ['MEMORY_APPEND', 'REFLECT', 'ARCHIVE', 'GENERATE', 'SYNC', 'STATUS'] as const
 
-export interface AgentSeed {
-  slug: string
-  name: string
-  emoji: string
-  tier: Tier
-  role: string
-  capabilities: string[]
-  commands: string[]
-  personality: Record<string, number>
-  voice: { languageCode: string; name: string }
-}
+export type AgentSeed = Pick<Agent, 'slug' | 'name' | 'emoji' | 'tier' | 'role' | 'capabilities' | 'commands' | 'personality' | 'voice'>
 
 const agent = (seed: Omit<AgentSeed, 'commands'> & { extra?: string[] }): AgentSeed => {
   const { extra = [], ...rest } = seed

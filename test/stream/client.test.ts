@@ -2,8 +2,7 @@
 // or duplicates, and follows a 1012 reconnect hint to the new owner.
 import t from 'tap'
 import { StreamClient, type StreamEvent, type SubscribedInfo } from '../../core/clients/stream-client.js'
-import type { FlagName } from '../../flags/names.js'
-import type { FlagSource } from '../../flags/source.js'
+import { ManualFlags } from '../helpers/manual-flags.js'
 import { streamPlugin } from '../../plugins/stream/index.js'
 import { build, tokenFor } from '../helpers/build.js'
 import { freePort } from '../helpers/net.js'
@@ -17,28 +16,6 @@ const waitFor = async (check: () => boolean, what: string, ms = 30_000) => {
   }
 }
 
-class ManualFlags implements FlagSource {
-  private enabled = false
-  private readonly listeners = new Set<(changed: FlagName[]) => void>()
-  isEnabled(): boolean {
-    return this.enabled
-  }
-  flip(value: boolean): void {
-    this.enabled = value
-    for (const l of this.listeners) l(['helix.stream.dedicated'])
-  }
-  onChange(listener: (changed: FlagName[]) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-  async ready(): Promise<boolean> {
-    return true
-  }
-  isReady(): boolean {
-    return true
-  }
-  async close(): Promise<void> {}
-}
 
 t.test('reconnects after its token expired, with a fresh one, and resumes every channel exactly', async (t) => {
   const port = await freePort()
@@ -108,7 +85,7 @@ t.test('follows a 1012 hint to the new owner and resumes there', async (t) => {
 
   const published: string[] = []
   for (let n = 0; n < 50; n++) {
-    if (n === 20) flags.flip(true)
+    if (n === 20) flags.flip('helix.stream.dedicated', true)
     published.push((await old.helix.kernel.bus.publish('agents', 'agent.updated', { n })).id)
   }
   await waitFor(() => received.length >= published.length, 'every published event')

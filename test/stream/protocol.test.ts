@@ -1,8 +1,7 @@
 // The stream protocol on a real app over real Redis: auth at upgrade, every op, every error code,
 // the limits (token expiry, heartbeat, frame size, rate), ownership loss (1012) and shutdown (1001).
 import t from 'tap'
-import type { FlagName } from '../../flags/names.js'
-import type { FlagSource } from '../../flags/source.js'
+import { ManualFlags } from '../helpers/manual-flags.js'
 import { createStreamPlugin, streamPlugin } from '../../plugins/stream/index.js'
 import { bearer, build, tokenFor } from '../helpers/build.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
@@ -12,29 +11,6 @@ type Test = { teardown(fn: () => unknown): void }
 
 const redisEnv = (t: Test, extra: Record<string, string> = {}) => ({ REDIS_URL: sharedRedisUrl, HELIX_REDIS_PREFIX: redisPrefix(t), ...extra })
 
-/** A FlagSource a test flips by hand. */
-class ManualFlags implements FlagSource {
-  private readonly values = new Map<string, boolean>()
-  private readonly listeners = new Set<(changed: FlagName[]) => void>()
-  isEnabled(name: FlagName): boolean {
-    return this.values.get(name) ?? false
-  }
-  flip(name: FlagName, value: boolean): void {
-    this.values.set(name, value)
-    for (const l of this.listeners) l([name])
-  }
-  onChange(listener: (changed: FlagName[]) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-  async ready(): Promise<boolean> {
-    return true
-  }
-  isReady(): boolean {
-    return true
-  }
-  async close(): Promise<void> {}
-}
 
 t.test('the upgrade is refused with a coded 401/403 before any WebSocket exists', async (t) => {
   const app = await build(t, redisEnv(t), { plugins: [streamPlugin] })
