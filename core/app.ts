@@ -81,6 +81,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
   app.decorate('helix', { kernel, gate, workers, plugins: loaded, ephemeralSecret: !config.jwtSecret })
 
+  // A refused WebSocket upgrade (401, 403, 429, 503) is answered on a socket that no longer has an
+  // HTTP parser: end it, or it lingers half-closed and holds up server.close() forever.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.headers.upgrade && reply.statusCode >= 200) request.raw.socket?.end()
+  })
   // While closing, keep-alive connections whose in-flight request has finished are closed as they
   // go idle; otherwise server.close() would wait for their keep-alive timeout.
   let idleSweep: NodeJS.Timeout | undefined

@@ -124,7 +124,8 @@ t.test('limits: token expiry closes 4001, a silent peer is terminated, connects 
   const app = await build(t, redisEnv(t, { HELIX_WS_CONNECT_RATE: '2' }), { plugins: [createStreamPlugin({ heartbeatMs: 40, silenceTimeoutMs: 150 })] })
   const base = await listen(app)
 
-  const short = await connect(base, tokenFor(app, ['stream:read'], 1))
+  // exp has whole-second precision: a 2 s token expires 1 to 2 s from now, after the connect.
+  const short = await connect(base, tokenFor(app, ['stream:read'], 2))
   const silent = await connect(base, tokenFor(app, ['stream:read']), { autoPong: false })
   const lively = await connect(base, tokenFor(app, ['stream:read']))
   // 2 per second with bursts of 4: one more fits, then the address is refused.
