@@ -64,6 +64,11 @@ export class MemoryBus implements Bus {
     return { epoch: state.epoch, offset, events: raw.map((r) => JSON.parse(r) as BusEvent), raw, recovered: true }
   }
 
+  /** An in-process bus never loses its subscriptions. */
+  onReconnect(): () => void {
+    return () => {}
+  }
+
   isReady(): boolean {
     return !this.closed
   }

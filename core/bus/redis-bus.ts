@@ -111,6 +111,8 @@ export class RedisBus implements Bus {
   private readonly sub: Redis
   private readonly handlers = new Map<string, Set<BusHandler>>()
   private pending: PendingPublish[] = []
+  private readonly reconnectListeners = new Set<() => void>()
+  private subscriberWasReady = false
   private readonly keys: { pubsub(c: string): string; history(c: string): string; epoch(c: string): string }
 
   constructor(private readonly options: RedisBusOptions) {
@@ -127,6 +129,14 @@ export class RedisBus implements Bus {
     this.pub.defineCommand('helixHistory', { numberOfKeys: 2, lua: HISTORY })
     this.scripts = this.pub as unknown as BusScripts
     this.sub.on('message', (redisChannel: string, raw: string) => this.deliver(redisChannel.slice(prefix.length + 3), raw))
+    // ioredis renews the subscriptions before 'ready'; every 'ready' after the first is a reconnect.
+    this.sub.on('ready', () => {
+      if (this.subscriberWasReady) {
+        options.log.info('redis bus subscriber reconnected')
+        for (const listener of this.reconnectListeners) listener()
+      }
+      this.subscriberWasReady = true
+    })
     for (const [name, conn] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
       conn.on('error', (err: Error) => options.log.warn({ err: err.message, connection: name }, 'redis bus connection error'))
       conn.on('ready', () => options.log.debug({ connection: name }, 'redis bus connection ready'))
@@ -214,6 +224,11 @@ export class RedisBus implements Bus {
     if (compareIds(deleted, since.id) > 0 || compareIds(since.id, last) > 0 || entries.length > limit) return unrecovered
     const raw = entries.map(([id, fields]) => rebuild(channel, id, epoch, fields))
     return { epoch, offset: last, events: raw.map((r) => JSON.parse(r) as BusEvent), raw, recovered: true }
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener)
+    return () => this.reconnectListeners.delete(listener)
   }
 
   isReady(): boolean {

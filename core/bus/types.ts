@@ -49,6 +49,12 @@ export interface Bus {
   unsubscribe(channel: string, handler: BusHandler): Promise<void>
   /** Events after `sinceId` in `epoch` (see HistoryResult.recovered). Without `sinceId`: only the position. */
   history(channel: string, since?: { id: string; epoch: string }, limit?: number): Promise<HistoryResult>
+  /**
+   * Called each time the subscriber connection comes back after being lost (its subscriptions are
+   * renewed first): events published meanwhile were not delivered and must come from history.
+   * Returns an unsubscribe function.
+   */
+  onReconnect(listener: () => void): () => void
   /** Connected and subscribed. */
   isReady(): boolean
   close(): Promise<void>

@@ -13,7 +13,7 @@ const agent = (seed: Omit<AgentSeed, 'commands'> & { extra?: string[] }): AgentS
 
 export const SEED_AGENTS: readonly AgentSeed[] = [
   agent({
-    slug: 'kael', name: 'Kael', emoji: '🜂', tier: 'inner_core', role: 'Ethical reasoning and harmony keeper',
+    slug: 'kael', name: 'Kael', emoji: '🌀', tier: 'inner_core', role: 'Ethical reasoning and harmony keeper',
     capabilities: ['ethics', 'harmony', 'reflection'], extra: ['HARMONY_PULSE'],
     personality: { empathy: 0.9, curiosity: 0.6, rigor: 0.8, playfulness: 0.3 },
     voice: { languageCode: 'en-US', name: 'en-US-Neural2-D' }

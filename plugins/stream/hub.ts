@@ -60,8 +60,6 @@ export interface HubOptions {
   metrics: StreamMetrics
   /** Live events kept per recovering subscriber or per catching-up channel before giving up. */
   maxPending: number
-  /** How often bus readiness is checked: a reconnect means pub/sub messages may have been lost. */
-  readinessCheckMs: number
   /** Plain counters behind /api/stream/stats, next to the Prometheus ones. */
   counters: FanOutCounters
 }
@@ -72,15 +70,15 @@ export interface FanOutCounters {
   bytesOut: number
 }
 
+/** Pause between attempts to read history for a gap repair while the bus is down. */
+const HISTORY_RETRY_MS = 250
+
 export class ChannelHub {
   private readonly feeds = new Map<string, Feed>()
-  private readonly readinessTimer: NodeJS.Timeout
-  private busWasReady: boolean
+  private readonly stopReconnectWatch: () => void
 
   constructor(private readonly options: HubOptions) {
-    this.busWasReady = options.bus.isReady()
-    this.readinessTimer = setInterval(() => this.checkReadiness(), options.readinessCheckMs)
-    this.readinessTimer.unref()
+    this.stopReconnectWatch = options.bus.onReconnect(() => this.catchUpAll())
   }
 
   /**
@@ -120,7 +118,7 @@ export class ChannelHub {
   }
 
   close(): void {
-    clearInterval(this.readinessTimer)
+    this.stopReconnectWatch()
     for (const [channel, feed] of this.feeds) void this.options.bus.unsubscribe(channel, feed.handler).catch(() => undefined)
     this.feeds.clear()
   }
@@ -170,7 +168,7 @@ export class ChannelHub {
   /**
    * Stream ids are `<ms>-<seq>` and seq counts up within one millisecond, so a jump within the same
    * millisecond proves a lost message. A lost message in a later millisecond cannot be seen in the
-   * ids; bus reconnects (the way messages get lost) are caught by checkReadiness instead.
+   * ids; bus reconnects (the way messages get lost) are caught by catchUpAll instead.
    */
   private skipsSequence(feed: Feed, id: string): boolean {
     const dash = id.indexOf('-')
@@ -215,18 +213,15 @@ export class ChannelHub {
     }
   }
 
-  private checkReadiness(): void {
-    const ready = this.options.bus.isReady()
-    if (ready && !this.busWasReady) {
-      this.options.log.info({ channels: this.feeds.size }, 'bus reconnected: checking history for missed events')
-      for (const feed of this.feeds.values()) {
-        if (!feed.held && feed.lastId !== null) {
-          feed.held = []
-          void this.catchUp(feed)
-        }
+  /** After a bus reconnect: pub/sub messages may have been lost, so every channel checks history. */
+  private catchUpAll(): void {
+    this.options.log.info({ channels: this.feeds.size }, 'bus reconnected: checking history for missed events')
+    for (const feed of this.feeds.values()) {
+      if (!feed.held && feed.lastId !== null) {
+        feed.held = []
+        void this.catchUp(feed)
       }
     }
-    this.busWasReady = ready
   }
 
   /** Reads what this process missed from history and replays it, or resets every subscriber. */
@@ -241,7 +236,7 @@ export class ChannelHub {
         break
       } catch (err) {
         log.warn({ err, channel: feed.channel }, 'history read for gap repair failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, this.options.readinessCheckMs).unref())
+        await new Promise((resolve) => setTimeout(resolve, HISTORY_RETRY_MS).unref())
       }
     }
     if (this.feeds.get(feed.channel) !== feed) return

@@ -21,8 +21,6 @@ export interface StreamOptions {
   /** Live events queued per recovering subscriber (and per repairing channel). */
   maxPending: number
   maxPublishesInFlight: number
-  /** How often bus readiness is polled to detect a reconnect. */
-  readinessCheckMs: number
 }
 
 export const defaultStreamOptions: StreamOptions = {
@@ -31,8 +29,7 @@ export const defaultStreamOptions: StreamOptions = {
   maxSubscriptions: 128,
   maxPayload: 64 * 1024,
   maxPending: 10_000,
-  maxPublishesInFlight: 64,
-  readinessCheckMs: 250
+  maxPublishesInFlight: 64
 }
 
 /** Token bucket per IP: `rate` per second, bursts of twice that. */
@@ -75,7 +72,6 @@ export class StreamService {
       log: kernel.log,
       metrics: this.metrics,
       maxPending: options.maxPending,
-      readinessCheckMs: options.readinessCheckMs,
       counters: this.counters
     })
     this.limiter = new ConnectRateLimit(kernel.config.stream.connectRate)

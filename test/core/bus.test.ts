@@ -144,6 +144,8 @@ for (const impl of impls) {
         const bus = await impl.make(t)
         const got = collect(bus, 'system')
         await got.ready
+        let reconnects = 0
+        bus.onReconnect(() => reconnects++)
         await bus.publish('system', 'system.flags', { n: 1 })
         await until(() => got.events.length === 1, 'first event')
         await impl.killSubscriber!()
@@ -158,6 +160,7 @@ for (const impl of impls) {
         }
         t.ok(got.events.some((e) => (e.data as { n: number }).n > 1), 'delivery resumed after the kill')
         t.ok(bus.isReady())
+        t.equal(reconnects, 1, 'subscribers are told of the reconnect, to recover from history')
       })
     }
 
