@@ -71,7 +71,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const bus = deps.bus ?? createBus(config, log)
   const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
-  const flags = deps.flags ?? createFlags(config, log, bus)
+  const flags = deps.flags ?? (await createFlags(config, log, bus))
   const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry() }
   const gate = new OwnershipGate(config, flags)
   const loaded: LoadedPlugin[] = []

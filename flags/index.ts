@@ -7,19 +7,19 @@ import { fromRoot } from '../core/paths.js'
 import { BootstrapFlagSource, readBootstrapFile } from './bootstrap-source.js'
 import { LayeredFlagSource } from './layered-source.js'
 import { OverrideStore, overrideRedis } from './override-store.js'
-import { UnleashFlagSource } from './unleash-source.js'
 
 export * from './names.js'
 export type * from './source.js'
 export type { FlagReport } from './layered-source.js'
 export { LayeredFlagSource }
 
-export function createFlags(config: Config, log: Logger, bus: Bus): LayeredFlagSource {
+export async function createFlags(config: Config, log: Logger, bus: Bus): Promise<LayeredFlagSource> {
   const features = readBootstrapFile(fromRoot(config.flagsBootstrap))
   const bootstrap = new BootstrapFlagSource(features, config.flagEnv)
   const role = config.roles.join(',')
+  // unleash-client is loaded only where it is used: it is a tenth of a second of every boot.
   const unleash = config.unleash.url
-    ? new UnleashFlagSource({
+    ? new (await import('./unleash-source.js')).UnleashFlagSource({
       url: config.unleash.url,
       apiToken: config.unleash.apiToken,
       refreshMs: config.unleash.refreshMs,
