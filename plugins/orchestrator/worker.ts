@@ -40,9 +40,15 @@ const every = (ms: number, run: () => void) => {
 
 type Handlers = Record<KnownCommand, (ctx: HandlerContext, args: never) => Promise<unknown>>
 
-export class CommandWorker implements Worker {
-  readonly name = 'orchestrator-commands'
-  private readonly running = new Map<string, AbortController>()
+/**
+ * The loop both queues share: claim as many items as there are free slots, run each, and claim
+ * again whenever one finishes or someone kicks; calls while a claim is in flight fold into one more
+ * round. stop() takes no new work and resolves when the items in flight have finished.
+ */
+abstract class ClaimingWorker<T> implements Worker {
+  abstract readonly name: string
+  /** Items running here, by id, each with the controller that aborts it. */
+  protected readonly running = new Map<string, AbortController>()
   private readonly inflight = new Set<Promise<void>>()
   private timers: NodeJS.Timeout[] = []
   private started = false
@@ -50,30 +56,24 @@ export class CommandWorker implements Worker {
   private again = false
 
   constructor(
-    private readonly deps: { queue: CommandQueue; handlers: Handlers; bus: Bus; alerts: AlertService; log: Logger; owner: string; options: WorkerOptions }
+    protected readonly log: Logger,
+    private readonly concurrency: number
   ) {}
 
-  private readonly onEvent = (event: BusEvent) => {
-    const command = event.data as Command
-    if (command.status === 'cancelled') this.running.get(command.id)?.abort(new Error('cancelled'))
-    if (command.status === 'queued' || TERMINAL.has(command.status)) this.kick()
-  }
+  /** Claims at most `free` items for this process. */
+  protected abstract claim(free: number): Promise<T[]>
+  protected abstract idOf(item: T): string
+  /** Runs one item to its recorded end; `signal` aborts it (cancel, deadline). */
+  protected abstract execute(item: T, controller: AbortController): Promise<void>
+  /** The periodic jobs (backstop poll, lease renewal) to run while started. */
+  protected abstract schedule(): NodeJS.Timeout[]
+  protected async beforeStart(): Promise<void> {}
+  protected async beforeDrain(): Promise<void> {}
 
   async start(): Promise<void> {
     this.started = true
-    const { options } = this.deps
-    await this.deps.bus.subscribe('commands', this.onEvent)
-    this.timers = [
-      every(options.pollMs, () => {
-        this.kick()
-        this.deps.queue.reap().catch((err) => this.deps.log.warn({ err }, 'command reaper failed'))
-      }),
-      every(Math.max(50, Math.floor(options.leaseMs / 3)), () => {
-        this.deps.queue.renew(this.deps.owner, [...this.running.keys()], options.leaseMs).catch((err) => this.deps.log.warn({ err }, 'lease renewal failed'))
-      }),
-      every(options.heartbeatMs, () => void this.checkStaleQueue())
-    ]
-    await this.deps.queue.reap()
+    await this.beforeStart()
+    this.timers = this.schedule()
     this.kick()
   }
 
@@ -81,12 +81,11 @@ export class CommandWorker implements Worker {
     this.started = false
     for (const t of this.timers) clearInterval(t)
     this.timers = []
-    await this.deps.bus.unsubscribe('commands', this.onEvent)
+    await this.beforeDrain()
     await this.claiming
     await Promise.all(this.inflight)
   }
 
-  /** Claims work now; calls while a claim is in flight fold into one more round. */
   kick(): void {
     if (!this.started) return
     if (this.claiming) {
@@ -97,50 +96,98 @@ export class CommandWorker implements Worker {
   }
 
   private async claimLoop(): Promise<void> {
-    const { queue, owner, options, log } = this.deps
     do {
       this.again = false
-      const free = options.concurrency - this.running.size
+      const free = this.concurrency - this.running.size
       if (free <= 0) return
       try {
-        const claimed = await queue.claim(owner, free, options.leaseMs)
-        for (const c of claimed) this.execute(c)
-        if (claimed.length > 0) this.again = true
+        const items = await this.claim(free)
+        for (const item of items) this.launch(item)
+        if (items.length > 0) this.again = true
       } catch (err) {
-        log.warn({ err }, 'command claim failed')
+        this.log.warn({ err, worker: this.name }, 'claim failed')
         return
       }
     } while (this.again && this.started)
   }
 
-  private execute(claimed: Claimed): void {
-    const { command, agent, row } = claimed
+  private launch(item: T): void {
+    const id = this.idOf(item)
     const controller = new AbortController()
-    this.running.set(command.id, controller)
-    const run = (async () => {
-      const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), Number(row.timeout_ms))
-      let outcome: Outcome
-      try {
-        const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }))
-        const handler = this.deps.handlers[command.command as KnownCommand]
-        if (!handler) throw new Error(`no handler for ${command.command}`)
-        const result = await Promise.race([handler({ agent, command, signal: controller.signal }, command.args as never), aborted])
-        outcome = { status: 'succeeded', result: result ?? null }
-      } catch (err) {
-        outcome = controller.signal.reason instanceof DeadlineExceeded
-          ? { status: 'timed_out', error: `deadline of ${Number(row.timeout_ms)} ms passed` }
-          : { status: 'failed', error: err instanceof Error ? err.message : String(err) }
-      } finally {
-        clearTimeout(timer)
-      }
-      await this.record(command.id, outcome)
-    })()
+    this.running.set(id, controller)
+    const run = this.execute(item, controller).catch((err) => this.log.error({ err, worker: this.name, id }, 'run failed'))
     this.inflight.add(run)
     void run.finally(() => {
-      this.running.delete(command.id)
+      this.running.delete(id)
       this.inflight.delete(run)
       this.kick()
     })
+  }
+}
+
+export class CommandWorker extends ClaimingWorker<Claimed> {
+  readonly name = 'orchestrator-commands'
+
+  constructor(
+    private readonly deps: { queue: CommandQueue; handlers: Handlers; bus: Bus; alerts: AlertService; log: Logger; owner: string; options: WorkerOptions }
+  ) {
+    super(deps.log, deps.options.concurrency)
+  }
+
+  private readonly onEvent = (event: BusEvent) => {
+    const command = event.data as Command
+    if (command.status === 'cancelled') this.running.get(command.id)?.abort(new Error('cancelled'))
+    if (command.status === 'queued' || TERMINAL.has(command.status)) this.kick()
+  }
+
+  protected override async beforeStart(): Promise<void> {
+    await this.deps.bus.subscribe('commands', this.onEvent)
+    await this.deps.queue.reap()
+  }
+
+  protected override async beforeDrain(): Promise<void> {
+    await this.deps.bus.unsubscribe('commands', this.onEvent)
+  }
+
+  protected schedule(): NodeJS.Timeout[] {
+    const { options, queue, log, owner } = this.deps
+    return [
+      every(options.pollMs, () => {
+        this.kick()
+        queue.reap().catch((err) => log.warn({ err }, 'command reaper failed'))
+      }),
+      every(Math.max(50, Math.floor(options.leaseMs / 3)), () => {
+        queue.renew(owner, [...this.running.keys()], options.leaseMs).catch((err) => log.warn({ err }, 'lease renewal failed'))
+      }),
+      every(options.heartbeatMs, () => void this.checkStaleQueue())
+    ]
+  }
+
+  protected claim(free: number): Promise<Claimed[]> {
+    return this.deps.queue.claim(this.deps.owner, free, this.deps.options.leaseMs)
+  }
+
+  protected idOf(claimed: Claimed): string {
+    return claimed.command.id
+  }
+
+  protected async execute({ command, agent, row }: Claimed, controller: AbortController): Promise<void> {
+    const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), Number(row.timeout_ms))
+    let outcome: Outcome
+    try {
+      const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }))
+      const handler = this.deps.handlers[command.command as KnownCommand]
+      if (!handler) throw new Error(`no handler for ${command.command}`)
+      const result = await Promise.race([handler({ agent, command, signal: controller.signal }, command.args as never), aborted])
+      outcome = { status: 'succeeded', result: result ?? null }
+    } catch (err) {
+      outcome = controller.signal.reason instanceof DeadlineExceeded
+        ? { status: 'timed_out', error: `deadline of ${Number(row.timeout_ms)} ms passed` }
+        : { status: 'failed', error: err instanceof Error ? err.message : String(err) }
+    } finally {
+      clearTimeout(timer)
+    }
+    await this.record(command.id, outcome)
   }
 
   /** Stores the outcome, retrying briefly; if it cannot, the lease lapses and another claim re-runs it. */
@@ -180,21 +227,16 @@ export class CommandWorker implements Worker {
   }
 }
 
-export class RitualWorker implements Worker {
+export class RitualWorker extends ClaimingWorker<Record<string, unknown>> {
   readonly name = 'orchestrator-rituals'
-  private readonly running = new Map<string, AbortController>()
-  private readonly inflight = new Set<Promise<void>>()
-  private timers: NodeJS.Timeout[] = []
-  private started = false
-  private claiming: Promise<void> | null = null
-  private again = false
 
-  constructor(private readonly deps: { rituals: RitualService; log: Logger; owner: string; concurrency: number; leaseMs: number; pollMs: number }) {}
+  constructor(private readonly deps: { rituals: RitualService; log: Logger; owner: string; concurrency: number; leaseMs: number; pollMs: number }) {
+    super(deps.log, deps.concurrency)
+  }
 
-  async start(): Promise<void> {
-    this.started = true
+  protected schedule(): NodeJS.Timeout[] {
     const { rituals, log, owner, leaseMs, pollMs } = this.deps
-    this.timers = [
+    return [
       every(pollMs, () => {
         this.kick()
         rituals.reap().catch((err) => log.warn({ err }, 'ritual reaper failed'))
@@ -203,56 +245,22 @@ export class RitualWorker implements Worker {
         rituals.renew(owner, leaseMs).catch((err) => log.warn({ err }, 'ritual lease renewal failed'))
       })
     ]
-    this.kick()
   }
 
-  async stop(): Promise<void> {
-    this.started = false
-    for (const t of this.timers) clearInterval(t)
-    this.timers = []
-    await this.claiming
-    await Promise.all(this.inflight)
+  protected claim(free: number): Promise<Record<string, unknown>[]> {
+    return this.deps.rituals.claim(this.deps.owner, free, this.deps.leaseMs)
   }
 
-  kick(): void {
-    if (!this.started) return
-    if (this.claiming) {
-      this.again = true
-      return
-    }
-    this.claiming = this.claimLoop().finally(() => (this.claiming = null))
+  protected idOf(row: Record<string, unknown>): string {
+    return row.id as string
   }
 
-  private async claimLoop(): Promise<void> {
-    const { rituals, owner, concurrency, leaseMs, log } = this.deps
-    do {
-      this.again = false
-      const free = concurrency - this.running.size
-      if (free <= 0) return
-      try {
-        const rows = await rituals.claim(owner, free, leaseMs)
-        for (const row of rows) this.execute(row)
-        if (rows.length > 0) this.again = true
-      } catch (err) {
-        log.warn({ err }, 'ritual claim failed')
-        return
-      }
-    } while (this.again && this.started)
-  }
-
-  private execute(row: Record<string, unknown>): void {
+  protected async execute(row: Record<string, unknown>, controller: AbortController): Promise<void> {
+    const { rituals, owner, log } = this.deps
     const id = row.id as string
-    const controller = new AbortController()
-    this.running.set(id, controller)
-    const run = this.deps.rituals.run(row, this.deps.owner, controller.signal).catch(async (err) => {
-      this.deps.log.error({ err, ritualId: id }, 'ritual failed')
-      await this.deps.rituals.fail(id, this.deps.owner, err instanceof Error ? err.message : String(err)).catch(() => undefined)
-    })
-    this.inflight.add(run)
-    void run.finally(() => {
-      this.running.delete(id)
-      this.inflight.delete(run)
-      this.kick()
+    await rituals.run(row, owner, controller.signal).catch(async (err) => {
+      log.error({ err, ritualId: id }, 'ritual failed')
+      await rituals.fail(id, owner, err instanceof Error ? err.message : String(err)).catch(() => undefined)
     })
   }
 }
