@@ -71,7 +71,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const bus = deps.bus ?? createBus(config, log)
   const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
-  const flags = deps.flags ?? (await createFlags(config, log, bus))
+  const flags = deps.flags ?? (await createFlags(config, log, bus).catch(async (err: unknown) => {
+    await Promise.allSettled([bus.close(), db.close()])
+    throw err
+  }))
   const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry() }
   const gate = new OwnershipGate(config, flags)
   const loaded: LoadedPlugin[] = []
@@ -92,47 +95,59 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('preClose', async () => {
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50)
   })
-  // Release what is already open if anything below fails, so a failed boot leaves nothing behind.
-  app.addHook('onClose', async () => {
+
+  async function release(): Promise<void> {
     clearInterval(idleSweep)
     await workers.stopAll()
     for (const { instance } of loaded) await instance.close?.()
     await Promise.allSettled([flags.close(), bus.close(), db.close(), proxyAgent.close()])
-  })
-
-  await app.register(underPressure, {
-    maxEventLoopDelay: 1000,
-    retryAfter: 5,
-    exposeStatusRoute: false
-  })
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Helix', description: 'The Helix collective backend', version },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }]
-    }
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
-  await app.register(metricsPlugin, { registry: kernel.metrics, token: config.metricsToken })
-  await app.register(authPlugin, { secret: jwtSecret })
-
-  const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
-  gate.track(descriptors)
-  await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
-  for (const descriptor of descriptors) {
-    const instance = await descriptor.create(kernel, app)
-    loaded.push({ descriptor, instance })
-    await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
   }
-  if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags })
+  app.addHook('onClose', release)
 
-  await app.register(healthRoutes, { kernel, plugins: loaded, gate })
-  await app.register(discoveryRoutes, { config, plugins: loaded, gate })
-
-  const flagsKnown = await flags.ready(FLAGS_BOOT_WAIT_MS)
-  if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
-  gate.onChange(() => void workers.sync())
-  announceOwnerChanges(gate, descriptors, bus, config, log)
-  app.addHook('onReady', () => workers.sync())
+  try {
+    await registerEverything()
+  } catch (err) {
+    // A failed boot (a migration, a plugin) leaves no connection or timer behind.
+    await release()
+    throw err
+  }
   return app
+
+  /** Infrastructure plugins first, then the role's plugins (migrated, built, gated), then operations routes. */
+  async function registerEverything(): Promise<void> {
+    await app.register(underPressure, {
+      maxEventLoopDelay: 1000,
+      retryAfter: 5,
+      exposeStatusRoute: false
+    })
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Helix', description: 'The Helix collective backend', version },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        security: [{ bearer: [] }]
+      }
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
+    await app.register(metricsPlugin, { registry: kernel.metrics, token: config.metricsToken })
+    await app.register(authPlugin, { secret: jwtSecret })
+
+    const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+    gate.track(descriptors)
+    await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
+    for (const descriptor of descriptors) {
+      const instance = await descriptor.create(kernel, app)
+      loaded.push({ descriptor, instance })
+      await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
+    }
+    if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags })
+
+    await app.register(healthRoutes, { kernel, plugins: loaded, gate })
+    await app.register(discoveryRoutes, { config, plugins: loaded, gate })
+
+    const flagsKnown = await flags.ready(FLAGS_BOOT_WAIT_MS)
+    if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
+    gate.onChange(() => void workers.sync())
+    announceOwnerChanges(gate, descriptors, bus, config, log)
+    app.addHook('onReady', () => workers.sync())
+  }
 }
