@@ -32,6 +32,8 @@ export interface Database {
 async function withMigrationLock<T>(databaseUrl: string | null, run: () => Promise<T>): Promise<T> {
   if (!databaseUrl) return run()
   const lock = new pg.Client({ connectionString: databaseUrl })
+  // A connection the server ends mid-migration fails the query below; the event must not end the process.
+  lock.on('error', () => undefined)
   await lock.connect()
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])

@@ -30,7 +30,8 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
     migrations,
     async create(kernel) {
       const { bus, log, config } = kernel
-      const sql = new Sql(kernel.db.sequelize, config.databaseUrl)
+      const pluginLog = log.child({ plugin: 'orchestrator' })
+      const sql = new Sql(kernel.db.sequelize, config.databaseUrl, pluginLog)
       const alerts = new AlertService(sql, bus)
       const ucf = new UcfService(sql, bus, alerts)
       const agents = new AgentService(sql, bus)
@@ -46,7 +47,6 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
       }
       const handlers = createHandlers({ sql, bus, ucf, queue, agents, text: options.textGenerator ?? new TemplateTextGenerator(), defaultTimeoutMs })
       const owner = ownerId()
-      const pluginLog = log.child({ plugin: 'orchestrator' })
       const commandWorker = new CommandWorker({ queue, handlers, bus, alerts, log: pluginLog, owner, options: workerOptions })
       const ritualWorker = new RitualWorker({ rituals, log: pluginLog, owner, concurrency: 8, leaseMs: workerOptions.leaseMs, pollMs: workerOptions.pollMs })
       const heartbeat = new UcfHeartbeat({ ucf, bus, log: pluginLog, intervalMs: workerOptions.heartbeatMs })

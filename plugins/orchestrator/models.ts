@@ -1,6 +1,7 @@
 // The orchestrator's rows and their API shapes (DESIGN section 9), and the one SQL gateway the
 // services use: parameterised queries over Sequelize that read the same on PostgreSQL and SQLite.
 import pg from 'pg'
+import type { Logger } from 'pino'
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
 import type { UcfState } from './ucf-service.js'
 
@@ -169,16 +170,34 @@ export class Sql {
   private readonly durable: pg.Pool | null
   private readonly relaxedPool: pg.Pool | null
   private tail: Promise<unknown> = Promise.resolve()
+  private connections = 0
+  private allRemoved: (() => void) | null = null
 
-  constructor(private readonly sequelize: Sequelize, databaseUrl: string | null) {
+  constructor(
+    private readonly sequelize: Sequelize,
+    databaseUrl: string | null,
+    private readonly log?: Logger
+  ) {
     this.postgres = sequelize.getDialect() === 'postgres'
     this.now = this.postgres ? '(extract(epoch from clock_timestamp()) * 1000)::bigint' : "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
     if (this.postgres && !databaseUrl) throw new Error('PostgreSQL needs its URL')
-    this.durable = this.postgres ? new pg.Pool({ connectionString: databaseUrl!, max: 8 }) : null
+    this.durable = this.postgres ? this.pool(databaseUrl!) : null
     // Commits that do not wait for the WAL flush: for queue transitions whose loss in a crash only
     // means a re-run (leases hand the command back; handlers are idempotent). The WAL keeps its
     // order, so a relaxed commit is never lost while a later durable one survives.
-    this.relaxedPool = this.postgres ? new pg.Pool({ connectionString: databaseUrl!, max: 8, options: '-c synchronous_commit=off' }) : null
+    this.relaxedPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off') : null
+  }
+
+  private pool(connectionString: string, options?: string): pg.Pool {
+    const pool = new pg.Pool({ connectionString, max: 8, options })
+    // The server may end an idle connection (a restart, a failover, a dropped database): the pool
+    // drops it and opens another on the next query. Unheard, that error would end the process.
+    pool.on('error', (err) => this.log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'an idle PostgreSQL connection was closed'))
+    pool.on('connect', () => this.connections++)
+    pool.on('remove', () => {
+      if (--this.connections === 0) this.allRemoved?.()
+    })
+    return pool
   }
 
   rows<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: { relaxed?: boolean } = {}): Promise<T[]> {
@@ -220,8 +239,11 @@ export class Sql {
     return JSON.stringify(value ?? null)
   }
 
+  /** Ends both pools and waits until their connections have closed (pool.end() resolves sooner). */
   async close(): Promise<void> {
+    const removed = new Promise<void>((resolve) => (this.allRemoved = resolve))
     await Promise.all([this.durable?.end(), this.relaxedPool?.end()])
+    if (this.connections > 0) await removed
   }
 
   private sqlite(sql: string, bind: unknown[], transaction?: Transaction): Promise<Row[]> {

@@ -2,6 +2,7 @@
 // CRUD, validation, pagination, filters, If-Match, the summary, scopes and agent events.
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import { orchestratorPlugin } from '../../plugins/orchestrator/index.js'
 import { bearer, build } from '../helpers/build.js'
 import { createTestDatabase } from '../helpers/db.js'
@@ -198,4 +199,21 @@ t.test('the embedded SQLite default: seeding, filters, pages and If-Match', asyn
   t.equal((await patch('/api/agents/echo', { status: 'offline' }, { 'if-match': '1' })).statusCode, 200)
   t.equal((await patch('/api/agents/echo', { status: 'idle' }, { 'if-match': '1' })).statusCode, 412)
   t.equal((await post('/api/agents', { ...newAgent, slug: 'echo' })).statusCode, 409)
+})
+
+t.test('connections PostgreSQL ends (a restart, a failover) are replaced without a crash', async (t) => {
+  const env = await realEnv(t)
+  const app = await build(t, env, { plugins })
+  const a = api(app)
+  // Fill the pools with idle connections, then have the server end every one of them.
+  await Promise.all(Array.from({ length: 12 }, () => a.get('/api/agents?limit=5')))
+  const admin = new pg.Client({ connectionString: env.DATABASE_URL })
+  await admin.connect()
+  t.teardown(() => admin.end())
+  const { rows } = await admin.query('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+  t.ok(rows.length >= 2, `the server ended ${rows.length} connections`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const res = await a.get('/api/agents?limit=5')
+  t.equal(res.statusCode, 200, 'the next request gets a fresh connection')
+  t.equal(res.json().items.length, 5)
 })

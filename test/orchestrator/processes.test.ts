@@ -10,23 +10,68 @@ import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 
 const AGENTS = ['kael', 'lumina', 'vega', 'gemini', 'agni', 'kavach', 'sanghacore', 'shadow', 'echo', 'phoenix', 'oracle', 'claude', 'manus', 'discordbridge']
-async function sendAll(procs: HelixProcess[], token: string, count: number, marker: string): Promise<string[]> {
-  const ids: string[] = new Array(count)
+/** A command as the client saw it: its id and when its request went out and its 202 came back. */
+interface Sent {
+  id: string
+  agent: string
+  sentAt: number
+  ackedAt: number
+}
+
+async function sendAll(procs: HelixProcess[], token: string, count: number, marker: string): Promise<Sent[]> {
+  const sent: Sent[] = new Array(count)
   let next = 0
   const lanes = Array.from({ length: 24 }, async () => {
     while (next < count) {
       const i = next++
-      const res = await fetch(`${procs[i % procs.length].url}/api/agents/${AGENTS[i % AGENTS.length]}/commands`, {
+      const agent = AGENTS[i % AGENTS.length]
+      const sentAt = performance.now()
+      const res = await fetch(`${procs[i % procs.length].url}/api/agents/${agent}/commands`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ command: 'MEMORY_APPEND', args: { content: `${marker}-${i}` } })
       })
       if (res.status !== 202) throw new Error(`command ${i}: ${res.status} ${await res.text()}`)
-      ids[i] = ((await res.json()) as { id: string }).id
+      const { id } = (await res.json()) as { id: string }
+      sent[i] = { id, agent, sentAt, ackedAt: performance.now() }
     }
   })
   await Promise.all(lanes)
-  return ids
+  return sent
+}
+
+/**
+ * The per-agent guarantees, checked on what ran: no command started before the agent's previous one
+ * finished, and a command whose 202 came back before another was sent started first. Requests in
+ * flight together have no order to keep (their sequence numbers can commit in either order).
+ */
+async function checkPerAgentOrder(db: pg.Client, sent: Sent[]): Promise<{ overlaps: number; reordered: number; pairs: number }> {
+  const { rows } = await db.query<{ id: string; agent_id: string; started_at: string; finished_at: string }>(
+    'SELECT id, agent_id, started_at, finished_at FROM orchestrator_commands WHERE id = ANY($1::uuid[])',
+    [sent.map((s) => s.id)]
+  )
+  const byId = new Map(sent.map((s) => [s.id, s]))
+  const byAgent = new Map<string, { started: number; finished: number; sent: Sent }[]>()
+  for (const r of rows) {
+    const list = byAgent.get(r.agent_id) ?? []
+    list.push({ started: Number(r.started_at), finished: Number(r.finished_at), sent: byId.get(r.id)! })
+    byAgent.set(r.agent_id, list)
+  }
+  let overlaps = 0
+  let reordered = 0
+  let pairs = 0
+  for (const list of byAgent.values()) {
+    list.sort((a, b) => a.started - b.started)
+    for (let i = 1; i < list.length; i++) if (list[i].started < list[i - 1].finished) overlaps++
+    for (let i = 0; i < list.length; i++) {
+      for (let j = 0; j < list.length; j++) {
+        if (list[i].sent.ackedAt >= list[j].sent.sentAt) continue
+        pairs++
+        if (list[i].started > list[j].started) reordered++
+      }
+    }
+  }
+  return { overlaps, reordered, pairs }
 }
 
 t.test('two processes share 2,000 commands exactly once, and survive kill -9', async (t) => {
@@ -48,7 +93,8 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   t.teardown(() => db.end())
   const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n)
 
-  const ids = await sendAll([first, second], token, 2000, 'one')
+  const sent = await sendAll([first, second], token, 2000, 'one')
+  const ids = sent.map((s) => s.id)
   t.equal(new Set(ids).size, 2000, 'every command accepted with its own id')
   await waitFor(async () => (await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)) === 0, 'the queue to drain', 120_000, 200)
 
@@ -56,13 +102,10 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE attempts <> 1`), 0, 'none ran twice')
   t.equal(await count(`SELECT COUNT(DISTINCT content) AS n FROM orchestrator_memories WHERE content LIKE 'one-%'`), 2000, 'every effect present')
   t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_memories WHERE content LIKE 'one-%'`), 2000, 'no effect twice')
-  const overlaps = await count(`
-    SELECT COUNT(*) AS n FROM (
-      SELECT started_at, LAG(finished_at) OVER (PARTITION BY agent_id ORDER BY seq) AS prev_finished,
-             LAG(started_at) OVER (PARTITION BY agent_id ORDER BY seq) AS prev_started
-      FROM orchestrator_commands) s
-    WHERE prev_finished IS NOT NULL AND (started_at < prev_finished OR started_at < prev_started)`)
-  t.equal(overlaps, 0, 'per agent: one at a time, in arrival order, across both processes')
+  const order = await checkPerAgentOrder(db, sent)
+  t.equal(order.overlaps, 0, 'per agent: one at a time, across both processes')
+  t.ok(order.pairs > 10_000, `${order.pairs} ordered pairs of commands to one agent to check`)
+  t.equal(order.reordered, 0, 'per agent: a command acknowledged before another was sent ran first')
   t.equal(await count(`SELECT COUNT(DISTINCT lease_owner) AS n FROM orchestrator_commands`), 2, 'both replicas executed commands')
 
   // Both replicas execute (the queue's row locks share the work). Send the next batch through the
@@ -81,7 +124,7 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   const killed = await second.kill('SIGKILL')
   t.equal(killed.signal, 'SIGKILL')
   t.ok(unfinished > 0, `the kill left ${unfinished} claimed commands behind`)
-  const more = await sending
+  const more = (await sending).map((s) => s.id)
   await waitFor(async () => (await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)) === 0, 'the survivor to finish', 120_000, 200)
   t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'succeeded' AND id = ANY($1::uuid[])`, [more]), 3000, 'every accepted command finished')
   t.equal(await count(`SELECT COUNT(DISTINCT content) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 3000, 'every effect present')
