@@ -1,7 +1,8 @@
 // Agent profiles: idempotent seeding, CRUD with optimistic concurrency (`version`), cursor pages and
 // filters, and the status summary. Every change is published on the `agents` channel.
 import { randomUUID } from 'node:crypto'
-import type { Bus } from '../../core/bus/types.js'
+import { LRUCache } from 'lru-cache'
+import type { Bus, BusEvent } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
 import { toAgent, toCommand, UUID_RE, type Agent, type AgentStatus, type Row, type Sql, type Tier } from './models.js'
 import { BASE_COMMANDS, type AgentSeed } from './seed-agents.js'
@@ -34,11 +35,62 @@ const DEFAULT_VOICE = { languageCode: 'en-US', name: 'en-US-Neural2-D' }
 /** Every agent takes the base commands, whatever else an operator lists. */
 const withBase = (commands: readonly string[] = []) => [...new Set([...BASE_COMMANDS, ...commands])]
 
+/** How long a cached profile may serve the command path without news from the `agents` channel. */
+const PROFILE_TTL_MS = 2000
+
 export class AgentService {
+  /**
+   * Profiles by id and by slug for the hot path (accepting a command): refreshed by every change
+   * on the `agents` channel from any replica, and at most PROFILE_TTL_MS old should the channel be
+   * cut. Only the profile is read from it (id, name, the commands it takes); status comes from the row.
+   */
+  private readonly profiles = new LRUCache<string, Agent>({ max: 2000, ttl: PROFILE_TTL_MS })
+
   constructor(
     private readonly sql: Sql,
     private readonly bus: Bus
   ) {}
+
+  /** Keeps the profile cache current; call once, with stopFollowing() at close. */
+  async followChanges(): Promise<void> {
+    await this.bus.subscribe('agents', this.onChange)
+  }
+
+  async stopFollowing(): Promise<void> {
+    await this.bus.unsubscribe('agents', this.onChange)
+  }
+
+  private readonly onChange = (event: BusEvent) => {
+    const agent = event.data as Agent
+    if (event.type === 'agent.deleted') return this.forget(agent)
+    // Events from replicas may arrive out of order: never step back to an older profile version.
+    const cached = this.profiles.get(agent.id)
+    if (cached && agent.version >= cached.version) return this.remember(agent)
+    // A slug taken by a new agent (deleted and created again) must not lead to the old one.
+    const bySlug = this.profiles.get(agent.slug)
+    if (bySlug && bySlug.id !== agent.id) this.forget(bySlug)
+  }
+
+  private remember(agent: Agent): void {
+    this.profiles.set(agent.id, agent)
+    this.profiles.set(agent.slug, agent)
+  }
+
+  /** Drops a profile found to be stale (its agent is gone). */
+  forget(agent: Pick<Agent, 'id' | 'slug'>): void {
+    this.profiles.delete(agent.id)
+    this.profiles.delete(agent.slug)
+  }
+
+  /** An agent's profile for accepting a command: from the cache when fresh, else as get(). */
+  async profile(idOrSlug: string): Promise<Agent> {
+    const key = UUID_RE.test(idOrSlug) ? idOrSlug.toLowerCase() : idOrSlug
+    const cached = this.profiles.get(key)
+    if (cached) return cached
+    const agent = await this.get(key)
+    this.remember(agent)
+    return agent
+  }
 
   /** Inserts the seed agents whose slugs are missing; existing rows (and their edits) are untouched. */
   async seed(seeds: readonly AgentSeed[]): Promise<Agent[]> {
@@ -144,6 +196,7 @@ export class AgentService {
       throw errors.preconditionFailed(`Agent "${idOrSlug}" is at version ${latest.version}, not ${expectedVersion}`, { version: latest.version })
     }
     const agent = toAgent(row)
+    this.remember(agent)
     await this.bus.publish('agents', 'agent.updated', agent)
     return agent
   }
@@ -170,6 +223,7 @@ export class AgentService {
       await this.sql.run('DELETE FROM orchestrator_agents WHERE id = $1', [current.id], tx)
       return rows
     })
+    this.forget(current)
     for (const row of cancelled) await this.bus.publish('commands', 'command.updated', toCommand(row))
     await this.bus.publish('agents', 'agent.deleted', { id: current.id, slug: current.slug })
   }

@@ -152,7 +152,7 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
     },
 
     async STATUS(ctx: HandlerContext) {
-      const [state, queued] = await Promise.all([ucf.get(), queue.queuedCount(ctx.agent.id)])
+      const [state, queued] = await ucf.withCount(ctx.agent.id)
       return {
         agent: { id: ctx.agent.id, slug: ctx.agent.slug, name: ctx.agent.name, status: ctx.agent.status, tier: ctx.agent.tier },
         queued,

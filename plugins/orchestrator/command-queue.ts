@@ -3,6 +3,7 @@
 // rows FOR UPDATE SKIP LOCKED, so replicas never pick the same agent); leases hand a crashed
 // replica's work back. Every transition is published as `command.updated`.
 import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
 import type { AlertService } from './alert-service.js'
@@ -50,7 +51,8 @@ export class CommandQueue {
   constructor(
     private readonly sql: Sql,
     private readonly bus: Bus,
-    private readonly alerts: AlertService
+    private readonly alerts: AlertService,
+    private readonly log?: Logger
   ) {}
 
   /**
@@ -65,12 +67,21 @@ export class CommandQueue {
       this.flush()
     })
     if (!row) {
-      const first = await this.sql.one('SELECT * FROM orchestrator_commands WHERE idempotency_key = $1', [input.idempotencyKey])
-      if (!first) throw errors.conflict('The Idempotency-Key is in use by a command being created; retry')
-      return { command: toCommand(first), replayed: true }
+      // Not stored: its Idempotency-Key was used before, or its agent was deleted meanwhile.
+      const first = input.idempotencyKey
+        ? await this.sql.one('SELECT * FROM orchestrator_commands WHERE idempotency_key = $1', [input.idempotencyKey])
+        : null
+      if (first) return { command: toCommand(first), replayed: true }
+      const agent = await this.sql.one('SELECT id FROM orchestrator_agents WHERE id = $1', [agentId])
+      if (!agent) throw errors.notFound(`Agent "${agentId}"`)
+      throw errors.conflict('The Idempotency-Key is in use by a command being created; retry')
     }
     const command = toCommand(row)
-    await this.bus.publish('commands', 'command.updated', command)
+    // Stored is accepted: the reply does not wait for the announcement (it goes out in this tick's
+    // bus batch). Should it fail, the workers' backstop poll still finds the command.
+    this.bus.publish('commands', 'command.updated', command).catch((err: unknown) => {
+      this.log?.warn({ err, commandId: command.id }, 'could not announce a new command; the poll will pick it up')
+    })
     return { command, replayed: false }
   }
 
@@ -86,18 +97,36 @@ export class CommandQueue {
     }
   }
 
+  /**
+   * One INSERT for the batch. It stores only commands whose agent still exists, and its key-share
+   * lock on those agents makes a concurrent delete wait (and then cancel them), so no command is
+   * ever left queued for an agent that is gone.
+   */
   private async insert(batch: PendingCommand[]): Promise<void> {
     const bind: unknown[] = []
     const values = batch.map(({ id, agentId, input }) => {
       bind.push(id, agentId, input.command, this.sql.json(input.args), input.idempotencyKey ?? null, input.parentId ?? null, input.timeoutMs)
       const n = bind.length - 7
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, 'queued', $${n + 5}, $${n + 6}, $${n + 7}, 0, ${this.sql.now})`
+      // The last column keeps the batch's arrival order in the sequence numbers.
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, ${n / 7})`
     })
+    // PostgreSQL names the VALUES columns and types them; SQLite calls them column1..column8.
+    const pgsql = this.sql.postgres
+    const v = pgsql
+      ? { id: 'v.id::uuid', agent: 'v.agent_id::uuid', command: 'v.command', args: 'v.args::jsonb', key: 'v.idempotency_key', parent: 'v.parent_id::uuid', timeout: 'v.timeout_ms::int', n: 'v.n' }
+      : { id: 'v.column1', agent: 'v.column2', command: 'v.column3', args: 'v.column4', key: 'v.column5', parent: 'v.column6', timeout: 'v.column7', n: 'v.column8' }
     try {
       const rows = await this.sql.rows(
         `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, parent_id, timeout_ms, attempts, created_at)
-         VALUES ${values.join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-        bind
+         SELECT ${v.id}, a.id, ${v.command}, ${v.args}, 'queued', ${v.key}, ${v.parent}, ${v.timeout}, 0, ${this.sql.now}
+         FROM (VALUES ${values.join(', ')}) AS v${pgsql ? '(id, agent_id, command, args, idempotency_key, parent_id, timeout_ms, n)' : ''}
+         JOIN orchestrator_agents a ON a.id = ${v.agent}
+         WHERE true ORDER BY ${v.n} ${pgsql ? 'FOR KEY SHARE OF a' : ''}
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        bind,
+        undefined,
+        // Small batches are the common ones; larger ones are rare and share their parse among many rows.
+        { prepared: batch.length <= 8 ? `orchestrator-enqueue-${batch.length}` : undefined }
       )
       const byId = new Map(rows.map((r) => [r.id as string, r]))
       for (const p of batch) p.resolve(byId.get(p.id) ?? null)
@@ -145,26 +174,28 @@ export class CommandQueue {
   /** Claims up to `limit` commands for `owner`, at most one per agent, each agent's oldest first. */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
     const claimed = this.sql.postgres ? await this.claimPostgres(owner, limit, leaseMs) : await this.claimSqlite(owner, limit, leaseMs)
-    await Promise.all(claimed.map(async (c) => {
-      await this.bus.publish('commands', 'command.updated', c.command)
-      await this.bus.publish('agents', 'agent.updated', c.agent)
-    }))
+    // Published in one tick, so the bus writes them in one batch, in this order.
+    await Promise.all(claimed.flatMap((c) => [
+      this.bus.publish('commands', 'command.updated', c.command),
+      this.bus.publish('agents', 'agent.updated', c.agent)
+    ]))
     return claimed
   }
 
   private async claimPostgres(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
     const now = this.sql.now
     // The agent row lock is the per-agent serialisation point: a replica that races for the same
-    // agent skips it, and a committed claim makes running_command_id non-null, which FOR UPDATE rechecks.
+    // agent skips it, and a committed claim makes running_command_id non-null, which the lock rechecks.
     const rows = await this.sql.rows(
       `WITH picked AS (
          SELECT a.id FROM orchestrator_agents a
          WHERE a.running_command_id IS NULL
            AND EXISTS (SELECT 1 FROM orchestrator_commands q WHERE q.agent_id = a.id AND q.status = 'queued')
-         LIMIT $1 FOR UPDATE OF a SKIP LOCKED
+         LIMIT $1 FOR NO KEY UPDATE OF a SKIP LOCKED
        ), nxt AS (
-         SELECT DISTINCT ON (q.agent_id) q.seq FROM orchestrator_commands q JOIN picked p ON p.id = q.agent_id
-         WHERE q.status = 'queued' ORDER BY q.agent_id, q.seq
+         SELECT n.seq FROM picked p CROSS JOIN LATERAL (
+           SELECT q.seq FROM orchestrator_commands q WHERE q.agent_id = p.id AND q.status = 'queued' ORDER BY q.seq LIMIT 1
+         ) n
        ), cmd AS (
          UPDATE orchestrator_commands c SET status = 'running', started_at = ${now}, lease_owner = $2, lease_until = ${now} + $3::bigint,
            deadline_at = ${now} + c.timeout_ms, attempts = c.attempts + 1
@@ -176,7 +207,7 @@ export class CommandQueue {
        SELECT cmd.*, row_to_json(ag) AS agent FROM cmd JOIN ag ON ag.id = cmd.agent_id`,
       [limit, owner, leaseMs],
       undefined,
-      { relaxed: true }
+      { relaxed: true, prepared: 'orchestrator-claim' }
     )
     return rows.map((row) => ({ row, command: toCommand(row), agent: toAgent(row.agent as Row) }))
   }
@@ -208,11 +239,56 @@ export class CommandQueue {
     })
   }
 
-  /** Records the outcome of a claimed command, if this owner still holds it; frees the agent. */
-  async finish(owner: string, id: string, outcome: Outcome): Promise<Command | null> {
+  /**
+   * Records the outcome of a claimed command, if this owner still holds it, and frees its agent.
+   * With `next` (PostgreSQL, after a success) the same statement hands the agent straight to its
+   * oldest queued command, claimed for `owner`: one round trip per command instead of two, and the
+   * agent stays busy while it has work. Returns the next claimed command, if any.
+   */
+  async finish(owner: string, id: string, outcome: Outcome, next?: { leaseMs: number }): Promise<Claimed | null> {
+    if (next && outcome.status === 'succeeded' && this.sql.postgres) return this.finishAndClaimNext(owner, id, outcome.result, next.leaseMs)
     const fields = outcome.status === 'succeeded' ? { result: outcome.result } : { error: outcome.error }
-    const settled = await this.settle(id, ['running'], outcome.status, fields, owner, true)
-    return settled?.command ?? null
+    await this.settle(id, ['running'], outcome.status, fields, owner, true)
+    return null
+  }
+
+  private async finishAndClaimNext(owner: string, id: string, result: unknown, leaseMs: number): Promise<Claimed | null> {
+    const now = this.sql.now
+    // `started` reads `c`, so the finished command leaves 'running' before the next one enters it
+    // (the one-running-per-agent index). The agent row is updated last, from what really happened:
+    // a next command cancelled meanwhile leaves it idle.
+    const row = await this.sql.one(
+      `WITH c AS (
+         UPDATE orchestrator_commands AS c SET status = 'succeeded', result = $2, error = NULL, finished_at = ${now}, lease_until = NULL
+         WHERE c.id = $1 AND c.status = 'running' AND c.lease_owner = $3 RETURNING c.*
+       ), prev AS (
+         SELECT a.id, (a.status = 'error' OR a.status_reason IS NOT NULL) AS was_error
+         FROM orchestrator_agents a JOIN c ON a.id = c.agent_id AND a.running_command_id = c.id
+       ), nxt AS (
+         SELECT n.seq FROM prev CROSS JOIN LATERAL (
+           SELECT q.seq FROM orchestrator_commands q WHERE q.agent_id = prev.id AND q.status = 'queued' ORDER BY q.seq LIMIT 1
+         ) n
+       ), started AS (
+         UPDATE orchestrator_commands n SET status = 'running', started_at = ${now}, lease_owner = $3, lease_until = ${now} + $4::bigint,
+           deadline_at = ${now} + n.timeout_ms, attempts = n.attempts + 1
+         FROM nxt, c WHERE n.seq = nxt.seq AND n.status = 'queued' RETURNING n.*
+       ), ag AS (
+         UPDATE orchestrator_agents a SET running_command_id = (SELECT id FROM started),
+           status = CASE WHEN EXISTS (SELECT 1 FROM started) THEN 'busy' ELSE 'idle' END,
+           status_reason = NULL, last_seen_at = c.finished_at
+         FROM c, prev WHERE a.id = prev.id AND a.running_command_id = c.id RETURNING a.*
+       )
+       SELECT c.*, row_to_json(ag) AS agent, COALESCE(prev.was_error, false) AS was_error, row_to_json(started) AS next
+       FROM c LEFT JOIN ag ON ag.id = c.agent_id LEFT JOIN prev ON prev.id = c.agent_id LEFT JOIN started ON true`,
+      [id, this.sql.json(result ?? null), owner, leaseMs],
+      undefined,
+      { relaxed: true, prepared: 'orchestrator-finish-next' }
+    )
+    if (!row) return null
+    const agent = row.agent ? toAgent(row.agent as Row) : null
+    const next = row.next && agent ? { row: row.next as Row, command: toCommand(row.next as Row), agent } : null
+    await this.published(toCommand(row), agent, Boolean(row.was_error), next?.command)
+    return next
   }
 
   /**
@@ -272,18 +348,27 @@ export class CommandQueue {
     }
     if (!done) return null
     const command = toCommand(done.row)
-    await this.bus.publish('commands', 'command.updated', command)
-    if (done.agent) {
-      await this.bus.publish('agents', 'agent.updated', done.agent)
-      await this.alerts.transition(done.wasError, done.agent.status === 'error', {
-        key: `agent.error:${done.agent.id}`,
-        kind: 'agent',
-        severity: 'high',
-        message: `Agent ${done.agent.name} is in error: ${done.agent.statusReason ?? ''}`.trim(),
-        data: { agentId: done.agent.id, slug: done.agent.slug, commandId: command.id }
-      })
-    }
+    await this.published(command, done.agent, done.wasError)
     return { command, agent: done.agent }
+  }
+
+  /**
+   * Announces a finished command, its agent (freed, or busy with `next`) and the next command, in
+   * one bus batch; raises or resolves the agent-error alert.
+   */
+  private async published(command: Command, agent: Agent | null, wasError: boolean, next?: Command): Promise<void> {
+    const events: Promise<unknown>[] = [this.bus.publish('commands', 'command.updated', command)]
+    if (agent) events.push(this.bus.publish('agents', 'agent.updated', agent))
+    if (next) events.push(this.bus.publish('commands', 'command.updated', next))
+    await Promise.all(events)
+    if (!agent) return
+    await this.alerts.transition(wasError, agent.status === 'error', {
+      key: `agent.error:${agent.id}`,
+      kind: 'agent',
+      severity: 'high',
+      message: `Agent ${agent.name} is in error: ${agent.statusReason ?? ''}`.trim(),
+      data: { agentId: agent.id, slug: agent.slug, commandId: command.id }
+    })
   }
 
   private async release(tx: Tx, row: Row, status: AgentStatus, reason: string | null): Promise<{ agent: Agent | null; wasError: boolean }> {
@@ -355,11 +440,6 @@ export class CommandQueue {
   async oldestQueuedAge(): Promise<number> {
     const row = await this.sql.one<{ age: string | number | null }>(`SELECT ${this.sql.now} - MIN(created_at) AS age FROM orchestrator_commands WHERE status = 'queued'`)
     return row?.age === null || row?.age === undefined ? 0 : Number(row.age)
-  }
-
-  async queuedCount(agentId: string): Promise<number> {
-    const row = await this.sql.one<{ n: string | number }>(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE agent_id = $1 AND status = 'queued'`, [agentId])
-    return Number(row?.n ?? 0)
   }
 
   /** Status of a set of commands (EXECUTE_TASK waits on its steps). */

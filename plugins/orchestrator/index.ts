@@ -35,7 +35,7 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
       const alerts = new AlertService(sql, bus)
       const ucf = new UcfService(sql, bus, alerts)
       const agents = new AgentService(sql, bus)
-      const queue = new CommandQueue(sql, bus, alerts)
+      const queue = new CommandQueue(sql, bus, alerts, pluginLog)
       const rituals = new RitualService(sql, bus, ucf)
       const defaultTimeoutMs = config.orchestrator.commandTimeoutMs
       const workerOptions: WorkerOptions = {
@@ -51,13 +51,17 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
       const ritualWorker = new RitualWorker({ rituals, log: pluginLog, owner, concurrency: 8, leaseMs: workerOptions.leaseMs, pollMs: workerOptions.pollMs })
       const heartbeat = new UcfHeartbeat({ ucf, bus, log: pluginLog, intervalMs: workerOptions.heartbeatMs })
 
+      await agents.followChanges()
       const seeded = await agents.seed(SEED_AGENTS)
       if (seeded.length > 0) pluginLog.info({ agents: seeded.map((a) => a.slug) }, 'seeded agents')
 
       return {
         routes: orchestratorRoutes({ agents, queue, ucf, rituals, alerts, defaultTimeoutMs, ritualQueued: () => ritualWorker.kick() }),
         workers: [commandWorker, ritualWorker, heartbeat],
-        close: () => sql.close()
+        close: async () => {
+          await agents.stopFollowing()
+          await sql.close()
+        }
       }
     }
   })

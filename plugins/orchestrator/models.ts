@@ -151,6 +151,16 @@ export function toAlert(r: Row): Alert {
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+export interface QueryOptions {
+  /**
+   * On the relaxed pool: commits do not wait for the WAL flush (see Sql). The executor's reads go
+   * there too, so the writes that must wait for the flush (accepting commands) never queue behind them.
+   */
+  relaxed?: boolean
+  /** A prepared statement's name, one per statement text. */
+  prepared?: string
+}
+
 /** A transaction in progress: queries given it run inside it. */
 export interface Tx {
   query(sql: string, bind: unknown[]): Promise<Row[]>
@@ -185,7 +195,9 @@ export class Sql {
     // Commits that do not wait for the WAL flush: for queue transitions whose loss in a crash only
     // means a re-run (leases hand the command back; handlers are idempotent). The WAL keeps its
     // order, so a relaxed commit is never lost while a later durable one survives.
-    this.relaxedPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off') : null
+    // Its statements are prepared but planned per call: a plan cached for any agent may walk the
+    // commands' whole history to find one agent's queue head, and the per-call plan costs far less.
+    this.relaxedPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off -c plan_cache_mode=force_custom_plan') : null
   }
 
   private pool(connectionString: string, options?: string): pg.Pool {
@@ -200,14 +212,19 @@ export class Sql {
     return pool
   }
 
-  rows<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: { relaxed?: boolean } = {}): Promise<T[]> {
+  /**
+   * Runs a statement. `prepared` names it (unique per text): PostgreSQL then parses and plans it
+   * once per connection instead of on every call, which for the queue's large statements costs more
+   * than running them.
+   */
+  rows<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: QueryOptions = {}): Promise<T[]> {
     if (tx) return tx.query(sql, bind) as Promise<T[]>
     const pool = options.relaxed ? this.relaxedPool : this.durable
-    if (pool) return pool.query(sql, bind).then((r) => r.rows as T[])
+    if (pool) return pool.query({ text: sql, values: bind, name: options.prepared }).then((r) => r.rows as T[])
     return this.turn(() => this.sqlite(sql, bind)) as Promise<T[]>
   }
 
-  async one<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: { relaxed?: boolean } = {}): Promise<T | null> {
+  async one<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: QueryOptions = {}): Promise<T | null> {
     return (await this.rows<T>(sql, bind, tx, options))[0] ?? null
   }
 

@@ -2,7 +2,7 @@
 // UCF, rituals and alerts. `agents:read` for reads, `agents:write` for changes.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { errors } from '../../core/errors.js'
+import { errors, HelixError } from '../../core/errors.js'
 import type { AgentService } from './agent-service.js'
 import type { AlertService } from './alert-service.js'
 import { validateCommand } from './command-handlers.js'
@@ -107,7 +107,7 @@ export function orchestratorRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         response: { 202: S.Command, 404: S.ErrorBody, 422: S.ErrorBody, ...errorResponses }
       }
     }, async (request, reply) => {
-      const agent = await agents.get(request.params.idOrSlug)
+      const agent = await agents.profile(request.params.idOrSlug)
       const args = request.body.args ?? {}
       validateCommand(agent, request.body.command, args)
       const { command, replayed } = await queue.enqueue(agent.id, {
@@ -115,6 +115,11 @@ export function orchestratorRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         args,
         timeoutMs: request.body.timeoutMs ?? deps.defaultTimeoutMs,
         idempotencyKey: request.headers['idempotency-key'] ?? null
+      }).catch((err: unknown) => {
+        if (!(err instanceof HelixError && err.code === 'not_found')) throw err
+        // The profile outlived its agent: forget it, so the next request looks the slug up afresh.
+        agents.forget(agent)
+        throw errors.notFound(`Agent "${request.params.idOrSlug}"`)
       })
       if (replayed) reply.header('idempotent-replayed', 'true')
       return reply.code(202).header('location', `/api/commands/${command.id}`).send(command)

@@ -79,9 +79,24 @@ export class UcfService {
   ) {}
 
   async get(): Promise<UcfState> {
-    const row = await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1')
+    return this.withCount(null).then(([state]) => state)
+  }
+
+  /**
+   * The state and, in the same query, how many commands `agentId` has queued (STATUS reports
+   * both; one round trip instead of two).
+   */
+  async withCount(agentId: string | null): Promise<[UcfState, number]> {
+    const row = agentId
+      ? await this.sql.one(
+        `SELECT u.*, (SELECT COUNT(*) FROM orchestrator_commands q WHERE q.agent_id = $1 AND q.status = 'queued') AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
+        [agentId],
+        undefined,
+        { relaxed: true, prepared: 'orchestrator-ucf-with-count' }
+      )
+      : await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { relaxed: true, prepared: 'orchestrator-ucf' })
     if (!row) throw errors.unavailable('The UCF state is not initialised')
-    return stateOf(metricsOf(row), Number(row.updated_at))
+    return [stateOf(metricsOf(row), Number(row.updated_at)), Number(row.queued ?? 0)]
   }
 
   /**

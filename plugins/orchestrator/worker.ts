@@ -8,7 +8,7 @@ import type { Worker } from '../../core/plugin.js'
 import type { AlertService } from './alert-service.js'
 import type { KnownCommand } from './command-handlers.js'
 import type { Claimed, CommandQueue, Outcome } from './command-queue.js'
-import { TERMINAL, type Command } from './models.js'
+import type { Agent, Command } from './models.js'
 import type { RitualService } from './ritual-service.js'
 import type { UcfService } from './ucf-service.js'
 import type { HandlerContext } from './command-handlers.js'
@@ -43,7 +43,8 @@ type Handlers = Record<KnownCommand, (ctx: HandlerContext, args: never) => Promi
 /**
  * The loop both queues share: claim as many items as there are free slots, run each, and claim
  * again whenever one finishes or someone kicks; calls while a claim is in flight fold into one more
- * round. stop() takes no new work and resolves when the items in flight have finished.
+ * round. An item may hand its slot straight to a next item (execute() returns it). stop() takes no
+ * new work and resolves when the items in flight have finished.
  */
 abstract class ClaimingWorker<T> implements Worker {
   abstract readonly name: string
@@ -63,8 +64,11 @@ abstract class ClaimingWorker<T> implements Worker {
   /** Claims at most `free` items for this process. */
   protected abstract claim(free: number): Promise<T[]>
   protected abstract idOf(item: T): string
-  /** Runs one item to its recorded end; `signal` aborts it (cancel, deadline). */
-  protected abstract execute(item: T, controller: AbortController): Promise<void>
+  /**
+   * Runs one item to its recorded end; `controller` aborts it (cancel, deadline). Returns the item
+   * to run next in the same slot, already claimed, or null.
+   */
+  protected abstract execute(item: T, controller: AbortController): Promise<T | null>
   /** The periodic jobs (backstop poll, lease renewal) to run while started. */
   protected abstract schedule(): NodeJS.Timeout[]
   protected async beforeStart(): Promise<void> {}
@@ -111,14 +115,29 @@ abstract class ClaimingWorker<T> implements Worker {
     } while (this.again && this.started)
   }
 
-  private launch(item: T): void {
-    const id = this.idOf(item)
-    const controller = new AbortController()
-    this.running.set(id, controller)
-    const run = this.execute(item, controller).catch((err) => this.log.error({ err, worker: this.name, id }, 'run failed'))
+  /** Whether items may still hand their slot to a next one (not once stopping). */
+  protected get accepting(): boolean {
+    return this.started
+  }
+
+  private launch(first: T): void {
+    const run = (async () => {
+      for (let item: T | null = first; item; ) {
+        const id = this.idOf(item)
+        const controller = new AbortController()
+        this.running.set(id, controller)
+        try {
+          item = await this.execute(item, controller)
+        } catch (err) {
+          this.log.error({ err, worker: this.name, id }, 'run failed')
+          item = null
+        } finally {
+          this.running.delete(id)
+        }
+      }
+    })()
     this.inflight.add(run)
     void run.finally(() => {
-      this.running.delete(id)
       this.inflight.delete(run)
       this.kick()
     })
@@ -134,19 +153,27 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     super(deps.log, deps.options.concurrency)
   }
 
-  private readonly onEvent = (event: BusEvent) => {
+  /** New work, a cancel of a command running here. */
+  private readonly onCommand = (event: BusEvent) => {
     const command = event.data as Command
     if (command.status === 'cancelled') this.running.get(command.id)?.abort(new Error('cancelled'))
-    if (command.status === 'queued' || TERMINAL.has(command.status)) this.kick()
+    if (command.status === 'queued') this.kick()
+  }
+
+  /** An agent another replica let go of (it had no next command for it) may have work by now. */
+  private readonly onAgent = (event: BusEvent) => {
+    if (event.type === 'agent.updated' && (event.data as Agent).status !== 'busy') this.kick()
   }
 
   protected override async beforeStart(): Promise<void> {
-    await this.deps.bus.subscribe('commands', this.onEvent)
+    await this.deps.bus.subscribe('commands', this.onCommand)
+    await this.deps.bus.subscribe('agents', this.onAgent)
     await this.deps.queue.reap()
   }
 
   protected override async beforeDrain(): Promise<void> {
-    await this.deps.bus.unsubscribe('commands', this.onEvent)
+    await this.deps.bus.unsubscribe('commands', this.onCommand)
+    await this.deps.bus.unsubscribe('agents', this.onAgent)
   }
 
   protected schedule(): NodeJS.Timeout[] {
@@ -171,7 +198,7 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     return claimed.command.id
   }
 
-  protected async execute({ command, agent, row }: Claimed, controller: AbortController): Promise<void> {
+  protected async execute({ command, agent, row }: Claimed, controller: AbortController): Promise<Claimed | null> {
     const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), Number(row.timeout_ms))
     let outcome: Outcome
     try {
@@ -187,19 +214,22 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     } finally {
       clearTimeout(timer)
     }
-    await this.record(command.id, outcome)
+    return this.record(command.id, outcome)
   }
 
-  /** Stores the outcome, retrying briefly; if it cannot, the lease lapses and another claim re-runs it. */
-  private async record(id: string, outcome: Outcome): Promise<void> {
+  /**
+   * Stores the outcome, retrying briefly, and takes the agent's next command if the queue hands one
+   * over; if it cannot store it, the lease lapses and another claim re-runs the command.
+   */
+  private async record(id: string, outcome: Outcome): Promise<Claimed | null> {
+    const { queue, owner, options, log } = this.deps
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.deps.queue.finish(this.deps.owner, id, outcome)
-        return
+        return await queue.finish(owner, id, outcome, this.accepting ? { leaseMs: options.leaseMs } : undefined)
       } catch (err) {
         if (attempt >= 3) {
-          this.deps.log.error({ err, commandId: id }, 'could not record a command outcome; it will run again')
-          return
+          log.error({ err, commandId: id }, 'could not record a command outcome; it will run again')
+          return null
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt))
       }
@@ -255,13 +285,14 @@ export class RitualWorker extends ClaimingWorker<Record<string, unknown>> {
     return row.id as string
   }
 
-  protected async execute(row: Record<string, unknown>, controller: AbortController): Promise<void> {
+  protected async execute(row: Record<string, unknown>, controller: AbortController): Promise<null> {
     const { rituals, owner, log } = this.deps
     const id = row.id as string
     await rituals.run(row, owner, controller.signal).catch(async (err) => {
       log.error({ err, ritualId: id }, 'ritual failed')
       await rituals.fail(id, owner, err instanceof Error ? err.message : String(err)).catch(() => undefined)
     })
+    return null
   }
 }
 

@@ -267,3 +267,47 @@ t.test('the embedded SQLite default runs commands in order too', async (t) => {
   const task = await a.run('manus', 'EXECUTE_TASK', { plan: [{ agent: 'phoenix', command: 'ARCHIVE' }] })
   t.equal(task.result.steps[0].result.archived, 11)
 })
+
+t.test('the profile cache follows changes from any replica, and a deleted agent never gets a command', async (t) => {
+  const env = { REDIS_URL: sharedRedisUrl, HELIX_REDIS_PREFIX: redisPrefix(t), DATABASE_URL: await createTestDatabase(t, 'orch_cache') }
+  const one = await build(t, env, { plugins })
+  const two = await build(t, env, { plugins })
+  const [a, b] = [api(one), api(two)]
+  const created = await a.post('/api/agents', { slug: 'nova', name: 'Nova', tier: 'outer_ring', role: 'Scout' })
+  t.equal(created.statusCode, 201)
+
+  // Both replicas look the profile up (and cache it) by accepting a command for it.
+  await a.run('nova', 'STATUS')
+  await b.run('nova', 'STATUS')
+  t.equal((await a.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE' })).statusCode, 422, 'not a command nova takes')
+  t.equal((await b.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE' })).statusCode, 422)
+
+  // A change on one replica is seen at once there, and on the other as soon as its event arrives.
+  const patched = await one.inject({ method: 'PATCH', url: '/api/agents/nova', payload: { commands: ['HARMONY_PULSE'] }, headers: bearer(one, ['agents:write']) })
+  t.equal(patched.statusCode, 200)
+  t.equal((await a.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE', args: { amount: 0.01 } })).statusCode, 202, 'the replica that patched')
+  await waitFor(async () => (await b.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE', args: { amount: 0.01 } })).statusCode === 202, 'the other replica to see the change')
+
+  // An agent removed behind the cache's back (no event): the insert finds no agent, so a 404 and no row.
+  const db = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: env.DATABASE_URL }))
+  await db.connect()
+  t.teardown(() => db.end())
+  const drained = () => waitFor(async () => (await db.query(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)).rows[0].n === '0', 'the queue to drain')
+  await drained()
+  const { rows: [nova] } = await db.query(`SELECT id FROM orchestrator_agents WHERE slug = 'nova'`)
+  await db.query('DELETE FROM orchestrator_agents WHERE id = $1', [nova.id])
+  const before = Number((await db.query('SELECT COUNT(*) AS n FROM orchestrator_commands WHERE agent_id = $1', [nova.id])).rows[0].n)
+  const orphan = await a.post('/api/agents/nova/commands', { command: 'STATUS' })
+  t.equal(orphan.statusCode, 404, orphan.body)
+  t.match(orphan.json(), { error: 'not_found', message: 'Agent "nova" not found' })
+  t.equal(Number((await db.query('SELECT COUNT(*) AS n FROM orchestrator_commands WHERE agent_id = $1', [nova.id])).rows[0].n), before, 'no command stored for it')
+
+  // Through the API the delete is announced, and every replica forgets the profile at once.
+  const created2 = await a.post('/api/agents', { slug: 'nova', name: 'Nova', tier: 'outer_ring', role: 'Scout' })
+  t.equal(created2.statusCode, 201)
+  t.equal((await a.run('nova', 'STATUS')).status, 'succeeded', 'the replica that saw the stale profile looks nova up afresh')
+  await waitFor(async () => (await b.post('/api/agents/nova/commands', { command: 'STATUS' })).statusCode === 202, 'the other replica to follow the new nova')
+  await drained()
+  t.equal((await one.inject({ method: 'DELETE', url: '/api/agents/nova', headers: bearer(one, ['agents:write']) })).statusCode, 204)
+  await waitFor(async () => (await b.post('/api/agents/nova/commands', { command: 'STATUS' })).statusCode === 404, 'the other replica to forget nova')
+})
