@@ -207,7 +207,9 @@ export class CommandQueue {
        SELECT cmd.*, row_to_json(ag) AS agent FROM cmd JOIN ag ON ag.id = cmd.agent_id`,
       [limit, owner, leaseMs],
       undefined,
-      { relaxed: true, prepared: 'orchestrator-claim' }
+      // Unnamed, so planned for the call: claims are rare (an agent with a backlog is handed its
+      // next command by finish), and the plan depends on which agents have work.
+      { relaxed: true }
     )
     return rows.map((row) => ({ row, command: toCommand(row), agent: toAgent(row.agent as Row) }))
   }
@@ -257,21 +259,31 @@ export class CommandQueue {
     // `started` reads `c`, so the finished command leaves 'running' before the next one enters it
     // (the one-running-per-agent index). The agent row is updated last, from what really happened:
     // a next command cancelled meanwhile leaves it idle.
+    //
+    // This statement runs for nearly every command, so it runs on one cached plan, which has to be
+    // right for any agent and any table. Three things pin that plan:
+    // - `c` names its status through a parameter, so only the id index can find the row (the
+    //   status indexes, partial ones included, cannot prove they hold it);
+    // - the queue head is looked up as a range on agent_id ordered by (agent_id, seq), an order only
+    //   the per-agent indexes give: the primary key would walk the whole history in seq order;
+    // - the next command is updated by its ctid, found by that lookup.
     const row = await this.sql.one(
       `WITH c AS (
          UPDATE orchestrator_commands AS c SET status = 'succeeded', result = $2, error = NULL, finished_at = ${now}, lease_until = NULL
-         WHERE c.id = $1 AND c.status = 'running' AND c.lease_owner = $3 RETURNING c.*
+         WHERE c.id = $1 AND c.status = ANY($5::varchar[]) AND c.lease_owner = $3 RETURNING c.*
        ), prev AS (
          SELECT a.id, (a.status = 'error' OR a.status_reason IS NOT NULL) AS was_error
          FROM orchestrator_agents a JOIN c ON a.id = c.agent_id AND a.running_command_id = c.id
        ), nxt AS (
-         SELECT n.seq FROM prev CROSS JOIN LATERAL (
-           SELECT q.seq FROM orchestrator_commands q WHERE q.agent_id = prev.id AND q.status = 'queued' ORDER BY q.seq LIMIT 1
+         SELECT n.tid FROM prev CROSS JOIN LATERAL (
+           SELECT q.ctid AS tid FROM orchestrator_commands q
+           WHERE q.agent_id >= prev.id AND q.agent_id <= prev.id AND q.status = 'queued'
+           ORDER BY q.agent_id, q.seq LIMIT 1
          ) n
        ), started AS (
          UPDATE orchestrator_commands n SET status = 'running', started_at = ${now}, lease_owner = $3, lease_until = ${now} + $4::bigint,
            deadline_at = ${now} + n.timeout_ms, attempts = n.attempts + 1
-         FROM nxt, c WHERE n.seq = nxt.seq AND n.status = 'queued' RETURNING n.*
+         FROM nxt, c WHERE n.ctid = nxt.tid AND n.status = 'queued' RETURNING n.*
        ), ag AS (
          UPDATE orchestrator_agents a SET running_command_id = (SELECT id FROM started),
            status = CASE WHEN EXISTS (SELECT 1 FROM started) THEN 'busy' ELSE 'idle' END,
@@ -280,9 +292,9 @@ export class CommandQueue {
        )
        SELECT c.*, row_to_json(ag) AS agent, COALESCE(prev.was_error, false) AS was_error, row_to_json(started) AS next
        FROM c LEFT JOIN ag ON ag.id = c.agent_id LEFT JOIN prev ON prev.id = c.agent_id LEFT JOIN started ON true`,
-      [id, this.sql.json(result ?? null), owner, leaseMs],
+      [id, this.sql.json(result ?? null), owner, leaseMs, ['running']],
       undefined,
-      { relaxed: true, prepared: 'orchestrator-finish-next' }
+      { prepared: 'orchestrator-finish-next', plan: 'cached' }
     )
     if (!row) return null
     const agent = row.agent ? toAgent(row.agent as Row) : null

@@ -157,8 +157,15 @@ export interface QueryOptions {
    * there too, so the writes that must wait for the flush (accepting commands) never queue behind them.
    */
   relaxed?: boolean
-  /** A prepared statement's name, one per statement text. */
+  /**
+   * A prepared statement's name, one per statement text: parsed once per connection. With
+   * `plan: 'cached'` it also runs on one plan made without the parameters' values, which saves
+   * planning the queue's large statements on every call (it costs more than running them). Only for
+   * statements written so that plan is right for every value (see CommandQueue.finishAndClaimNext);
+   * they run on connections of their own and commit relaxed.
+   */
   prepared?: string
+  plan?: 'cached'
 }
 
 /** A transaction in progress: queries given it run inside it. */
@@ -179,6 +186,7 @@ export class Sql {
   readonly now: string
   private readonly durable: pg.Pool | null
   private readonly relaxedPool: pg.Pool | null
+  private readonly cachedPlanPool: pg.Pool | null
   private tail: Promise<unknown> = Promise.resolve()
   private connections = 0
   private allRemoved: (() => void) | null = null
@@ -195,9 +203,8 @@ export class Sql {
     // Commits that do not wait for the WAL flush: for queue transitions whose loss in a crash only
     // means a re-run (leases hand the command back; handlers are idempotent). The WAL keeps its
     // order, so a relaxed commit is never lost while a later durable one survives.
-    // Its statements are prepared but planned per call: a plan cached for any agent may walk the
-    // commands' whole history to find one agent's queue head, and the per-call plan costs far less.
-    this.relaxedPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off -c plan_cache_mode=force_custom_plan') : null
+    this.relaxedPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off') : null
+    this.cachedPlanPool = this.postgres ? this.pool(databaseUrl!, '-c synchronous_commit=off -c plan_cache_mode=force_generic_plan') : null
   }
 
   private pool(connectionString: string, options?: string): pg.Pool {
@@ -212,14 +219,10 @@ export class Sql {
     return pool
   }
 
-  /**
-   * Runs a statement. `prepared` names it (unique per text): PostgreSQL then parses and plans it
-   * once per connection instead of on every call, which for the queue's large statements costs more
-   * than running them.
-   */
+  /** Runs a statement (see QueryOptions). */
   rows<T = Row>(sql: string, bind: unknown[] = [], tx?: Tx, options: QueryOptions = {}): Promise<T[]> {
     if (tx) return tx.query(sql, bind) as Promise<T[]>
-    const pool = options.relaxed ? this.relaxedPool : this.durable
+    const pool = options.plan === 'cached' ? this.cachedPlanPool : options.relaxed ? this.relaxedPool : this.durable
     if (pool) return pool.query({ text: sql, values: bind, name: options.prepared }).then((r) => r.rows as T[])
     return this.turn(() => this.sqlite(sql, bind)) as Promise<T[]>
   }
@@ -259,7 +262,7 @@ export class Sql {
   /** Ends both pools and waits until their connections have closed (pool.end() resolves sooner). */
   async close(): Promise<void> {
     const removed = new Promise<void>((resolve) => (this.allRemoved = resolve))
-    await Promise.all([this.durable?.end(), this.relaxedPool?.end()])
+    await Promise.all([this.durable?.end(), this.relaxedPool?.end(), this.cachedPlanPool?.end()])
     if (this.connections > 0) await removed
   }
 

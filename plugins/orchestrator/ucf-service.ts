@@ -92,9 +92,10 @@ export class UcfService {
         `SELECT u.*, (SELECT COUNT(*) FROM orchestrator_commands q WHERE q.agent_id = $1 AND q.status = 'queued') AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
         [agentId],
         undefined,
-        { relaxed: true, prepared: 'orchestrator-ucf-with-count' }
+        // One plan for every agent: the count reads the agent's entries of a per-agent index.
+        { prepared: 'orchestrator-ucf-with-count', plan: 'cached' }
       )
-      : await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { relaxed: true, prepared: 'orchestrator-ucf' })
+      : await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { prepared: 'orchestrator-ucf', plan: 'cached' })
     if (!row) throw errors.unavailable('The UCF state is not initialised')
     return [stateOf(metricsOf(row), Number(row.updated_at)), Number(row.queued ?? 0)]
   }
