@@ -46,7 +46,8 @@ interface PendingCommand {
 
 export class CommandQueue {
   private readonly pending: PendingCommand[] = []
-  private flushing = 0
+  /** INSERTs in flight: a claim may see their rows before this process has announced them. */
+  private readonly inserting = new Set<Promise<void>>()
 
   constructor(
     private readonly sql: Sql,
@@ -87,14 +88,23 @@ export class CommandQueue {
 
   /** Writes the waiting commands, at most FLUSHES batches at once; the rest wait for the next turn. */
   private flush(): void {
-    while (this.flushing < FLUSHES && this.pending.length > 0) {
-      const batch = this.pending.splice(0, BATCH)
-      this.flushing++
-      void this.insert(batch).finally(() => {
-        this.flushing--
+    while (this.inserting.size < FLUSHES && this.pending.length > 0) {
+      const run = this.insert(this.pending.splice(0, BATCH))
+      this.inserting.add(run)
+      void run.finally(() => {
+        this.inserting.delete(run)
         this.flush()
       })
     }
+  }
+
+  /**
+   * Waits for the INSERTs in flight, whose commands are announced as queued as each one returns.
+   * Another connection can claim a row the moment it commits, before its INSERT has returned here:
+   * waiting keeps `queued` ahead of `running` on the bus.
+   */
+  private async announcedInserts(): Promise<void> {
+    if (this.inserting.size > 0) await Promise.all(this.inserting)
   }
 
   /**
@@ -174,6 +184,7 @@ export class CommandQueue {
   /** Claims up to `limit` commands for `owner`, at most one per agent, each agent's oldest first. */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
     const claimed = this.sql.postgres ? await this.claimPostgres(owner, limit, leaseMs) : await this.claimSqlite(owner, limit, leaseMs)
+    if (claimed.length > 0) await this.announcedInserts()
     // Published in one tick, so the bus writes them in one batch, in this order.
     await Promise.all(claimed.flatMap((c) => [
       this.bus.publish('commands', 'command.updated', c.command),
@@ -299,6 +310,7 @@ export class CommandQueue {
     if (!row) return null
     const agent = row.agent ? toAgent(row.agent as Row) : null
     const next = row.next && agent ? { row: row.next as Row, command: toCommand(row.next as Row), agent } : null
+    if (next) await this.announcedInserts()
     await this.published(toCommand(row), agent, Boolean(row.was_error), next?.command)
     return next
   }

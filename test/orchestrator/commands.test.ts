@@ -119,7 +119,11 @@ t.test('a failure puts the agent in error and raises an alert; a success clears 
   const manus = (await a.get('/api/agents/manus')).json()
   t.equal(manus.status, 'error')
   t.match(manus.statusReason, /failed/)
-  const open = (await a.get('/api/alerts?state=open')).json().items
+  // The alert follows the recorded failure (it is raised right after the outcome is stored).
+  const open = await waitFor(async () => {
+    const items = (await a.get('/api/alerts?state=open')).json().items
+    return items.length > 0 ? items : null
+  }, 'the agent-error alert')
   t.equal(open.length, 1)
   t.match(open[0], { key: `agent.error:${manus.id}`, kind: 'agent', severity: 'high', state: 'open' })
 

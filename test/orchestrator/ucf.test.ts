@@ -161,11 +161,16 @@ t.test('alerts: klesha and harmony raise on the way in and resolve on the way ou
 
   for (let i = 0; i < 3; i++) await a.finished((await a.ritual({ name: 'law' })).id)
   t.equal((await a.ucf()).metrics.klesha, 0.61)
-  const open = (await a.get('/api/alerts?state=open')).json().items
+  // A ritual reads as completed as soon as its last change commits; its alerts follow right after.
+  const openAlerts = async () => (await a.get('/api/alerts?state=open')).json().items
+  const open = await waitFor(async () => {
+    const items = await openAlerts()
+    return items.length > 0 ? items : null
+  }, 'the klesha alert')
   t.equal(open.length, 1, 'raised once, on the transition')
   t.match(open[0], { key: 'ucf.klesha_high', severity: 'high', state: 'open', data: { klesha: 0.61 } })
   await a.finished((await a.ritual({ name: 'neti_neti' })).id)
-  t.same((await a.get('/api/alerts?state=open')).json().items, [])
+  await waitFor(async () => (await openAlerts()).length === 0, 'the klesha alert to resolve')
 
   const { kernel } = app.helix
   const sql = new Sql(kernel.db.sequelize, kernel.config.databaseUrl)
