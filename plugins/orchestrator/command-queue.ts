@@ -46,8 +46,9 @@ interface PendingCommand {
 
 export class CommandQueue {
   private readonly pending: PendingCommand[] = []
-  /** INSERTs in flight: a claim may see their rows before this process has announced them. */
+  /** INSERTs in flight, and which one carries each of their commands. */
   private readonly inserting = new Set<Promise<void>>()
+  private readonly insertOf = new Map<string, Promise<void>>()
 
   constructor(
     private readonly sql: Sql,
@@ -89,22 +90,26 @@ export class CommandQueue {
   /** Writes the waiting commands, at most FLUSHES batches at once; the rest wait for the next turn. */
   private flush(): void {
     while (this.inserting.size < FLUSHES && this.pending.length > 0) {
-      const run = this.insert(this.pending.splice(0, BATCH))
+      const batch = this.pending.splice(0, BATCH)
+      const run = this.insert(batch)
       this.inserting.add(run)
+      for (const p of batch) this.insertOf.set(p.id, run)
       void run.finally(() => {
         this.inserting.delete(run)
+        for (const p of batch) this.insertOf.delete(p.id)
         this.flush()
       })
     }
   }
 
   /**
-   * Waits for the INSERTs in flight, whose commands are announced as queued as each one returns.
-   * Another connection can claim a row the moment it commits, before its INSERT has returned here:
-   * waiting keeps `queued` ahead of `running` on the bus.
+   * Waits until these commands have been announced as queued, if this process is still inserting
+   * them: another connection can claim a row the moment it commits, before its INSERT has returned
+   * here, and `queued` must reach the bus ahead of `running`.
    */
-  private async announcedInserts(): Promise<void> {
-    if (this.inserting.size > 0) await Promise.all(this.inserting)
+  private async announced(commands: readonly Command[]): Promise<void> {
+    const inserts = new Set(commands.map((c) => this.insertOf.get(c.id)).filter((run) => run !== undefined))
+    if (inserts.size > 0) await Promise.all(inserts)
   }
 
   /**
@@ -184,7 +189,7 @@ export class CommandQueue {
   /** Claims up to `limit` commands for `owner`, at most one per agent, each agent's oldest first. */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Claimed[]> {
     const claimed = this.sql.postgres ? await this.claimPostgres(owner, limit, leaseMs) : await this.claimSqlite(owner, limit, leaseMs)
-    if (claimed.length > 0) await this.announcedInserts()
+    await this.announced(claimed.map((c) => c.command))
     // Published in one tick, so the bus writes them in one batch, in this order.
     await Promise.all(claimed.flatMap((c) => [
       this.bus.publish('commands', 'command.updated', c.command),
@@ -310,7 +315,7 @@ export class CommandQueue {
     if (!row) return null
     const agent = row.agent ? toAgent(row.agent as Row) : null
     const next = row.next && agent ? { row: row.next as Row, command: toCommand(row.next as Row), agent } : null
-    if (next) await this.announcedInserts()
+    if (next) await this.announced([next.command])
     await this.published(toCommand(row), agent, Boolean(row.was_error), next?.command)
     return next
   }
