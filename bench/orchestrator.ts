@@ -2,7 +2,7 @@
 // PostgreSQL and Redis: commands accepted per second and the p99 of POST .../commands (autocannon);
 // STATUS commands executed per second end to end with one and with two processes; UCF updates per second.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
@@ -15,6 +15,7 @@ import { Sql } from '../plugins/orchestrator/models.js'
 import { UcfService } from '../plugins/orchestrator/ucf-service.js'
 import { createTestDatabase } from '../test/helpers/db.js'
 import { freePort } from '../test/helpers/net.js'
+import { redisPrefix } from '../test/helpers/redis.js'
 import { printTable } from './table.js'
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef'
@@ -122,7 +123,8 @@ async function execute(servers: Server[], db: pg.Client): Promise<{ rate: number
 const rows: (string | number)[][] = []
 try {
   const databaseUrl = await createTestDatabase(scope, 'bench_orch')
-  const prefix = `bench-orch-${randomBytes(3).toString('hex')}:`
+  // Its own key prefix, deleted at the end like a test's.
+  const prefix = redisPrefix(scope, 'bench-orch')
   const one = await startServer(databaseUrl, prefix)
   const db = new pg.Client({ connectionString: databaseUrl })
   await db.connect()
