@@ -152,17 +152,15 @@ export function toAlert(r: Row): Alert {
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface QueryOptions {
-  /**
-   * On the relaxed pool: commits do not wait for the WAL flush (see Sql). The executor's reads go
-   * there too, so the writes that must wait for the flush (accepting commands) never queue behind them.
-   */
+  /** On the relaxed pool: commits do not wait for the WAL flush (see Sql). */
   relaxed?: boolean
   /**
    * A prepared statement's name, one per statement text: parsed once per connection. With
    * `plan: 'cached'` it also runs on one plan made without the parameters' values, which saves
    * planning the queue's large statements on every call (it costs more than running them). Only for
    * statements written so that plan is right for every value (see CommandQueue.finishAndClaimNext);
-   * they run on connections of their own and commit relaxed.
+   * they run on connections of their own and commit relaxed. The executor's per-command reads run
+   * there too, so the writes that wait for the flush (accepting commands) never queue behind them.
    */
   prepared?: string
   plan?: 'cached'
@@ -259,7 +257,7 @@ export class Sql {
     return JSON.stringify(value ?? null)
   }
 
-  /** Ends both pools and waits until their connections have closed (pool.end() resolves sooner). */
+  /** Ends the pools and waits until their connections have closed (pool.end() resolves sooner). */
   async close(): Promise<void> {
     const removed = new Promise<void>((resolve) => (this.allRemoved = resolve))
     await Promise.all([this.durable?.end(), this.relaxedPool?.end(), this.cachedPlanPool?.end()])

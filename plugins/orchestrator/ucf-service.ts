@@ -59,6 +59,11 @@ export function stateOf(m: Metrics, updatedAt: number): UcfState {
 
 const metricsOf = (r: Row): Metrics => Object.fromEntries(METRICS.map((k) => [k, Number(r[k])])) as Metrics
 
+function stateOfRow(row: Row | null): UcfState {
+  if (!row) throw errors.unavailable('The UCF state is not initialised')
+  return stateOf(metricsOf(row), Number(row.updated_at))
+}
+
 export interface UcfChange {
   before: UcfState
   after: UcfState
@@ -79,25 +84,23 @@ export class UcfService {
   ) {}
 
   async get(): Promise<UcfState> {
-    return this.withCount(null).then(([state]) => state)
+    const row = await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { prepared: 'orchestrator-ucf', plan: 'cached' })
+    return stateOfRow(row)
   }
 
   /**
    * The state and, in the same query, how many commands `agentId` has queued (STATUS reports
    * both; one round trip instead of two).
    */
-  async withCount(agentId: string | null): Promise<[UcfState, number]> {
-    const row = agentId
-      ? await this.sql.one(
-        `SELECT u.*, (SELECT COUNT(*) FROM orchestrator_commands q WHERE q.agent_id = $1 AND q.status = 'queued') AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
-        [agentId],
-        undefined,
-        // One plan for every agent: the count reads the agent's entries of a per-agent index.
-        { prepared: 'orchestrator-ucf-with-count', plan: 'cached' }
-      )
-      : await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { prepared: 'orchestrator-ucf', plan: 'cached' })
-    if (!row) throw errors.unavailable('The UCF state is not initialised')
-    return [stateOf(metricsOf(row), Number(row.updated_at)), Number(row.queued ?? 0)]
+  async withCount(agentId: string): Promise<[UcfState, number]> {
+    const row = await this.sql.one(
+      `SELECT u.*, (SELECT COUNT(*) FROM orchestrator_commands q WHERE q.agent_id = $1 AND q.status = 'queued') AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
+      [agentId],
+      undefined,
+      // One plan for every agent: the count reads the agent's entries of the per-agent queue index.
+      { prepared: 'orchestrator-ucf-with-count', plan: 'cached' }
+    )
+    return [stateOfRow(row), Number(row?.queued ?? 0)]
   }
 
   /**

@@ -52,7 +52,8 @@ abstract class ClaimingWorker<T> implements Worker {
   protected readonly running = new Map<string, AbortController>()
   private readonly inflight = new Set<Promise<void>>()
   private timers: NodeJS.Timeout[] = []
-  private started = false
+  /** False once stopping: no new claims, and items no longer hand their slot to a next one. */
+  protected started = false
   private claiming: Promise<void> | null = null
   private again = false
 
@@ -113,11 +114,6 @@ abstract class ClaimingWorker<T> implements Worker {
         return
       }
     } while (this.again && this.started)
-  }
-
-  /** Whether items may still hand their slot to a next one (not once stopping). */
-  protected get accepting(): boolean {
-    return this.started
   }
 
   private launch(first: T): void {
@@ -225,7 +221,7 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     const { queue, owner, options, log } = this.deps
     for (let attempt = 0; ; attempt++) {
       try {
-        return await queue.finish(owner, id, outcome, this.accepting ? { leaseMs: options.leaseMs } : undefined)
+        return await queue.finish(owner, id, outcome, this.started ? { leaseMs: options.leaseMs } : undefined)
       } catch (err) {
         if (attempt >= 3) {
           log.error({ err, commandId: id }, 'could not record a command outcome; it will run again')

@@ -291,6 +291,13 @@ t.test('the profile cache follows changes from any replica, and a deleted agent 
   t.equal(patched.statusCode, 200)
   t.equal((await a.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE', args: { amount: 0.01 } })).statusCode, 202, 'the replica that patched')
   await waitFor(async () => (await b.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE', args: { amount: 0.01 } })).statusCode === 202, 'the other replica to see the change')
+  // An older version arriving late (events from replicas are not ordered) does not undo the change.
+  const stale = { ...created.json(), version: 1, commands: ['MEMORY_APPEND', 'REFLECT', 'ARCHIVE', 'GENERATE', 'SYNC', 'STATUS'] }
+  let seen = false
+  await two.helix.kernel.bus.subscribe('agents', (e) => { if (e.type === 'agent.updated' && (e.data as { version: number }).version === 1) seen = true })
+  await one.helix.kernel.bus.publish('agents', 'agent.updated', stale)
+  await waitFor(() => seen, 'the stale event to arrive')
+  t.equal((await b.post('/api/agents/nova/commands', { command: 'HARMONY_PULSE', args: { amount: 0.01 } })).statusCode, 202, 'a late older version is ignored')
 
   // An agent removed behind the cache's back (no event): the insert finds no agent, so a 404 and no row.
   const db = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: env.DATABASE_URL }))
