@@ -25,7 +25,10 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/flags/bootstrap.json ./flags/bootstrap.json
 COPY --from=build --chown=node:node /app/plugins/dashboard/public ./plugins/dashboard/public
-RUN mkdir -p /app/data && chown node:node /app/data
+# `helix token|migrate|env` on PATH (e.g. `railway ssh`, then `helix token --sub ops --scope admin`);
+# it runs the compiled CLI, so the image needs no TypeScript.
+RUN mkdir -p /app/data && chown node:node /app/data \
+ && chmod +x /app/dist/core/cli/helix.js && ln -s /app/dist/core/cli/helix.js /usr/local/bin/helix
 USER node
 EXPOSE 8080
 # tini forwards SIGTERM to node and reaps children, so graceful shutdown works as PID 1.

@@ -5,6 +5,7 @@ import hdr from 'hdr-histogram-js'
 import { pino } from 'pino'
 import { MemoryBus, RedisBus, type Bus } from '../core/bus/index.js'
 import { printTable } from './table.js'
+import { createRedisFactory } from '../core/redis.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const THROUGHPUT_EVENTS = 200_000
@@ -72,7 +73,7 @@ for (const kind of ['redis', 'memory'] as const) {
   const prefix = `bench:${process.pid}:`
   const make = async (): Promise<Bus> => {
     if (kind === 'memory') return new MemoryBus({ historyLen: 1000, source: 'bench', log })
-    const bus = new RedisBus({ url: REDIS_URL, prefix, historyLen: 1000, source: 'bench', log })
+    const bus = new RedisBus({ redis: createRedisFactory(REDIS_URL, log), prefix, historyLen: 1000, source: 'bench', log })
     await bus.connected()
     return bus
   }

@@ -11,7 +11,7 @@ import { projectRoot } from '../core/paths.js'
 import { createDatabase } from '../core/db/index.js'
 import { MemoryBus } from '../core/bus/memory-bus.js'
 import { AlertService } from '../plugins/orchestrator/alert-service.js'
-import { Sql } from '../plugins/orchestrator/models.js'
+import { Sql } from '../plugins/orchestrator/sql.js'
 import { UcfService } from '../plugins/orchestrator/ucf-service.js'
 import { createTestDatabase } from '../test/helpers/db.js'
 import { freePort } from '../test/helpers/net.js'
@@ -48,6 +48,8 @@ async function startServer(databaseUrl: string, prefix: string): Promise<Server>
       HELIX_JWT_SECRET: SECRET,
       HELIX_ROLE: 'orchestrator',
       HELIX_FLAG_HELIX_ORCHESTRATOR_DEDICATED: 'on',
+      // The bench measures throughput, not the per-subject limit.
+      HELIX_RATE_WRITE: '100000000',
       REDIS_URL: redisUrl,
       HELIX_REDIS_PREFIX: prefix,
       DATABASE_URL: databaseUrl

@@ -1,9 +1,10 @@
-// The environment contract: every variable Helix reads, its schema, default, an example of a good
-// value and a line of documentation. Parsed once at boot by config/index.ts; README's table mirrors it.
-import { Type, type TSchema } from 'typebox'
+// The environment contract of the kernel: every variable it reads, its schema, default, an example of
+// a good value and a line of documentation. Plugins declare theirs the same way (their `settings`);
+// config/index.ts parses both once at boot, and `helix env` prints the README's table from them.
+import { Type, type Static, type TSchema } from 'typebox'
 
-export interface EnvVar {
-  schema: TSchema
+export interface EnvVar<T extends TSchema = TSchema> {
+  schema: T
   default?: string
   /** A good value, shown in the boot error when the variable is wrong. */
   example: string
@@ -14,7 +15,17 @@ export interface EnvVar {
   secret?: boolean
 }
 
-const port = (def: string, doc: string): EnvVar => ({
+/** A set of variables: the kernel's sections, or one plugin's settings. */
+export type EnvSpec = Record<string, EnvVar>
+
+/** The parsed values of a spec: a variable with a default always has a value. */
+export type SettingsOf<S extends EnvSpec> = {
+  readonly [K in keyof S]: S[K] extends { default: string } ? Static<S[K]['schema']> : Static<S[K]['schema']> | undefined
+}
+
+type WithDefault<T extends TSchema> = EnvVar<T> & { default: string }
+
+export const port = (def: string, doc: string): WithDefault<ReturnType<typeof Type.Integer>> => ({
   schema: Type.Integer({ minimum: 0, maximum: 65535 }),
   default: def,
   example: '8080',
@@ -22,7 +33,7 @@ const port = (def: string, doc: string): EnvVar => ({
   doc
 })
 
-const positiveInt = (def: string, min: number, max: number, doc: string): EnvVar => ({
+export const positiveInt = (def: string, min: number, max: number, doc: string): WithDefault<ReturnType<typeof Type.Integer>> => ({
   schema: Type.Integer({ minimum: min, maximum: max }),
   default: def,
   example: def,
@@ -30,7 +41,7 @@ const positiveInt = (def: string, min: number, max: number, doc: string): EnvVar
   doc
 })
 
-const url = (protocols: string[], example: string, doc: string): EnvVar => ({
+export const url = (protocols: string[], example: string, doc: string): EnvVar<ReturnType<typeof Type.String>> => ({
   schema: Type.String({ pattern: `^(${protocols.join('|')})://[^\\s]+$` }),
   example,
   expect: `a ${protocols.join(' or ')} URL`,
@@ -90,19 +101,20 @@ export const coreEnv = {
     default: './data',
     example: './data',
     expect: 'a directory path',
-    doc: 'Where the embedded SQLite database and other local state live.'
+    doc: 'Where local state lives: the embedded SQLite database and the development JWT secret (resolved from the working directory).'
   },
   HELIX_JWT_SECRET: {
-    schema: Type.String({ minLength: 32 }),
+    schema: Type.String({ minLength: 32, pattern: '^[^,]{32,}(,[^,]{32,})?$' }),
     example: '<at least 32 random characters, e.g. from `openssl rand -hex 32`>',
-    expect: 'at least 32 characters',
-    doc: 'HS256 secret for access tokens. Required in production; unset in development: a random secret per boot.',
+    expect: 'at least 32 characters, or two such secrets separated by a comma',
+    doc: 'HS256 secret for access tokens; while rotating, two separated by a comma: the first signs, both verify. Required in production. Unset in development: made at first start and kept in `$HELIX_DATA_DIR/jwt-secret` (mode 0600), where `helix token` reads it too.',
     secret: true
   },
-  HELIX_SERVICE_URLS: pluginUrlMap('Internal URL of each dedicated service, used by the monolith to proxy a plugin it does not own.'),
+  HELIX_SERVICE_URLS: pluginUrlMap('Internal URL of each dedicated service (`all=` names the monolith): the monolith proxies a plugin it does not own there, and plugins call each other there.'),
   HELIX_PUBLIC_URL: url(['http', 'https'], 'https://helix.up.railway.app', 'Public URL of this service (links, discovery). Default: `http://localhost:$PORT`.'),
   HELIX_PUBLIC_URLS: pluginUrlMap('Public URL of each dedicated service, returned by discovery when that service owns a plugin.'),
   HELIX_HISTORY_LEN: positiveInt('1000', 1, 1_000_000, 'Events kept per bus channel for recovery.'),
+  HELIX_HISTORY_TTL: positiveInt('86400', 1, 31_536_000, 'Seconds an idle sub-channel keeps its history (its epoch changes after).'),
   HELIX_METRICS_TOKEN: {
     schema: Type.String({ minLength: 16 }),
     example: '<at least 16 random characters>',
@@ -110,7 +122,17 @@ export const coreEnv = {
     doc: 'When set, `/metrics` requires `Authorization: Bearer <token>`.',
     secret: true
   },
-  HELIX_BODY_LIMIT: positiveInt('1048576', 1024, 104_857_600, 'Largest accepted request body in bytes (`413` above it).')
+  HELIX_BODY_LIMIT: positiveInt('1048576', 1024, 104_857_600, 'Largest accepted request body in bytes (`413` above it).'),
+  HELIX_TRUST_PROXY: {
+    schema: Type.String({ pattern: '^(false|true|[0-9a-fA-F.:/]+(\\s*,\\s*[0-9a-fA-F.:/]+)*)$' }),
+    default: 'false',
+    example: '10.0.0.0/8,100.64.0.0/10,fd00::/8',
+    expect: 'false, or a comma list of the IPs/CIDRs your proxies connect from',
+    doc: 'Proxies whose `X-Forwarded-For` is believed (it sets the client IP of per-IP limits): `false` (none), or the IPs/CIDRs the edge proxy connects from (on Railway, the private ranges `10.0.0.0/8,100.64.0.0/10,fd00::/8`). `true` believes any sender: a client could pick its own IP.'
+  },
+  HELIX_RATE_PUBLISH: positiveInt('600', 1, 10_000_000, 'Events one subject may publish per minute (`429` with `Retry-After` above it).'),
+  HELIX_RATE_WRITE: positiveInt('1200', 1, 10_000_000, 'Commands, orchestrations and rituals one subject may start per minute.'),
+  HELIX_RATE_WEBHOOK: positiveInt('12000', 1, 10_000_000, 'Inbound webhooks one source may send per minute.')
 } satisfies Record<string, EnvVar>
 
 /** Flags and ownership (flags/). `HELIX_FLAG_<NAME>=on|off` env overrides are read as a prefix. */
@@ -139,18 +161,7 @@ export const flagsEnv = {
   }
 } satisfies Record<string, EnvVar>
 
-/** plugins/stream. */
-export const streamEnv = {
-  HELIX_WS_MAX_BUFFER: positiveInt('1048576', 1024, 1_073_741_824, 'Bytes a WebSocket may have queued before it is closed with 4008 (slow consumer).'),
-  HELIX_WS_CONNECT_RATE: positiveInt('50', 1, 1_000_000, 'WebSocket connections accepted per second from one IP address (bursts of twice that); above it `429`.')
-} satisfies Record<string, EnvVar>
-
-/** plugins/orchestrator. */
-export const orchestratorEnv = {
-  HELIX_COMMAND_TIMEOUT_MS: positiveInt('30000', 100, 3_600_000, 'Default deadline of an agent command.')
-} satisfies Record<string, EnvVar>
-
-export const envSpec = { ...coreEnv, ...flagsEnv, ...streamEnv, ...orchestratorEnv }
+export const envSpec = { ...coreEnv, ...flagsEnv }
 export type EnvName = keyof typeof envSpec
 
 /** Prefix of per-flag env overrides: HELIX_FLAG_HELIX_VOICE_DEDICATED=on. */

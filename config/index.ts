@@ -1,8 +1,22 @@
-// Parses the environment once at boot into a frozen Config. A bad value becomes a ConfigError whose
-// message is one line: the variable, what is wrong, and an example of a good value.
+// Parses the environment once at boot into a frozen Config: the kernel's variables and the settings
+// each plugin of the manifest declares. A bad value becomes a ConfigError whose message is one line:
+// the variable, what is wrong, and an example of a good value.
 import { Value } from 'typebox/value'
-import { envSpec, FLAG_ENV_PREFIX, type EnvVar } from './env.js'
+import { coreEnv, envSpec, flagsEnv, FLAG_ENV_PREFIX, type EnvSpec, type EnvVar } from './env.js'
 import { isRole, type Role } from './roles.js'
+
+export type { EnvSpec, EnvVar, SettingsOf } from './env.js'
+
+/** What config needs to know of a plugin: its name, the roles that load it, and its settings. */
+export interface PluginSettings {
+  name: string
+  /** Heading of its settings in `helix env` and the README. */
+  title?: string
+  roles?: readonly string[]
+  /** Needs PostgreSQL outside the monolith. */
+  needsDatabase?: boolean
+  settings?: EnvSpec
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -21,19 +35,28 @@ export interface Config {
   redisPrefix: string
   databaseUrl: string | null
   dataDir: string
+  /** The secret that signs tokens: the first of HELIX_JWT_SECRET. */
   jwtSecret: string | null
+  /** Every secret a token may be signed with, the signing one first (two while rotating). */
+  jwtSecrets: readonly string[]
   serviceUrls: Readonly<Record<string, string>>
   publicUrl: string
   publicUrls: Readonly<Record<string, string>>
   historyLen: number
+  /** Seconds an idle sub-channel (`<channel>:<name>`) keeps its history. */
+  historyTtlSeconds: number
   metricsToken: string | null
   bodyLimit: number
+  /** Fastify's trustProxy: false, or the proxies' addresses (true: anyone). */
+  trustProxy: boolean | string[]
+  /** Per-minute limits (DESIGN section 7). */
+  rates: { publish: number; write: number; webhook: number }
   unleash: { url: string | null; apiToken: string | null; refreshMs: number; instanceId: string | null }
   flagsBootstrap: string
   /** `HELIX_FLAG_HELIX_VOICE_DEDICATED=on` becomes `{"helix.voice.dedicated": true}`. */
   flagEnv: Readonly<Record<string, boolean>>
-  stream: { maxBuffer: number; connectRate: number }
-  orchestrator: { commandTimeoutMs: number }
+  /** Each plugin's parsed settings, by plugin name. */
+  settings: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
 
 type Env = Record<string, string | undefined>
@@ -54,7 +77,10 @@ const PROBLEMS: Record<string, string> = {
 }
 
 function read(env: Env, name: keyof typeof envSpec): unknown {
-  const spec: EnvVar = envSpec[name]
+  return readVar(env, name, envSpec[name])
+}
+
+function readVar(env: Env, name: string, spec: EnvVar): unknown {
   const raw = env[name]
   if (raw === undefined || raw === '') {
     return spec.default === undefined ? undefined : Value.Convert(spec.schema, spec.default)
@@ -76,6 +102,13 @@ function parseUrlMap(env: Env, name: 'HELIX_SERVICE_URLS' | 'HELIX_PUBLIC_URLS')
     map[plugin] = url.replace(/\/+$/, '')
   }
   return map
+}
+
+/** Fastify 5 refuses hop counts (they cannot tell a proxy from a client): addresses or nothing. */
+function parseTrustProxy(value: string): boolean | string[] {
+  if (value === 'false') return false
+  if (value === 'true') return true
+  return value.split(',').map((v) => v.trim())
 }
 
 function parseRoles(env: Env): Role[] {
@@ -103,11 +136,37 @@ function parseFlagEnv(env: Env): Record<string, boolean> {
   return flags
 }
 
-export function loadConfig(env: Env = process.env): Config {
+function parseSettings(env: Env, plugins: readonly PluginSettings[]): Record<string, Readonly<Record<string, unknown>>> {
+  const settings: Record<string, Readonly<Record<string, unknown>>> = {}
+  for (const plugin of plugins) {
+    const values: Record<string, unknown> = {}
+    for (const [name, spec] of Object.entries(plugin.settings ?? {})) values[name] = readVar(env, name, spec)
+    settings[plugin.name] = Object.freeze(values)
+  }
+  return settings
+}
+
+/** Every role must be served by some plugin of this build: a role nothing loads would boot green doing nothing. */
+function checkRolesServed(roles: readonly Role[], plugins: readonly PluginSettings[]): void {
+  const served = new Set(plugins.flatMap((p) => p.roles ?? []))
+  const idle = roles.filter((r) => r !== 'all' && !served.has(r))
+  if (idle.length > 0) {
+    const available = ['all', ...served].join(', ')
+    throw new ConfigError(`Invalid HELIX_ROLE=${JSON.stringify(roles.join(','))}: no plugin in this build serves role ${idle.join(', ')}; expected one of ${available}, e.g. HELIX_ROLE=all`)
+  }
+}
+
+/**
+ * Reads the environment. `plugins` is the manifest (its names, roles and settings): with it the
+ * roles are checked against what the build can serve and each plugin's settings are parsed.
+ */
+export function loadConfig(env: Env = process.env, plugins?: readonly PluginSettings[]): Config {
   const roles = parseRoles(env)
+  if (plugins) checkRolesServed(roles, plugins)
   const port = read(env, 'PORT') as number
   const nodeEnv = read(env, 'NODE_ENV') as Config['nodeEnv']
-  const jwtSecret = (read(env, 'HELIX_JWT_SECRET') as string | undefined) ?? null
+  const jwtSecrets = ((read(env, 'HELIX_JWT_SECRET') as string | undefined) ?? '').split(',').filter(Boolean)
+  const jwtSecret = jwtSecrets[0] ?? null
   if (nodeEnv === 'production' && !jwtSecret) {
     throw new ConfigError('Missing HELIX_JWT_SECRET: required when NODE_ENV=production; expected at least 32 characters, e.g. HELIX_JWT_SECRET=$(openssl rand -hex 32)')
   }
@@ -117,7 +176,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!monolith && !redisUrl) {
     throw new ConfigError(`Missing REDIS_URL: role ${roles.join(',')} shares state with other services through Redis; expected a redis URL, e.g. REDIS_URL=redis://127.0.0.1:6379`)
   }
-  if (!monolith && !databaseUrl && (roles.includes('orchestrator') || roles.includes('zapier'))) {
+  const needDatabase = (plugins ?? []).filter((p) => p.needsDatabase && p.roles?.some((r) => roles.includes(r as Role)))
+  if (!monolith && !databaseUrl && needDatabase.length > 0) {
     throw new ConfigError(`Missing DATABASE_URL: role ${roles.join(',')} keeps durable state in PostgreSQL; expected a postgres URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/helix`)
   }
   const config: Config = {
@@ -132,12 +192,20 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: read(env, 'HELIX_DATA_DIR') as string,
     jwtSecret,
+    jwtSecrets: Object.freeze(jwtSecrets),
     serviceUrls: Object.freeze(parseUrlMap(env, 'HELIX_SERVICE_URLS')),
     publicUrl: ((read(env, 'HELIX_PUBLIC_URL') as string | undefined) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     publicUrls: Object.freeze(parseUrlMap(env, 'HELIX_PUBLIC_URLS')),
     historyLen: read(env, 'HELIX_HISTORY_LEN') as number,
+    historyTtlSeconds: read(env, 'HELIX_HISTORY_TTL') as number,
     metricsToken: (read(env, 'HELIX_METRICS_TOKEN') as string | undefined) ?? null,
     bodyLimit: read(env, 'HELIX_BODY_LIMIT') as number,
+    trustProxy: parseTrustProxy(read(env, 'HELIX_TRUST_PROXY') as string),
+    rates: Object.freeze({
+      publish: read(env, 'HELIX_RATE_PUBLISH') as number,
+      write: read(env, 'HELIX_RATE_WRITE') as number,
+      webhook: read(env, 'HELIX_RATE_WEBHOOK') as number
+    }),
     unleash: Object.freeze({
       url: (read(env, 'UNLEASH_URL') as string | undefined) ?? null,
       apiToken: (read(env, 'UNLEASH_API_TOKEN') as string | undefined) ?? null,
@@ -146,8 +214,16 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     flagsBootstrap: read(env, 'HELIX_FLAGS_BOOTSTRAP') as string,
     flagEnv: Object.freeze(parseFlagEnv(env)),
-    stream: Object.freeze({ maxBuffer: read(env, 'HELIX_WS_MAX_BUFFER') as number, connectRate: read(env, 'HELIX_WS_CONNECT_RATE') as number }),
-    orchestrator: Object.freeze({ commandTimeoutMs: read(env, 'HELIX_COMMAND_TIMEOUT_MS') as number })
+    settings: Object.freeze(parseSettings(env, plugins ?? []))
   }
   return Object.freeze(config)
+}
+
+/** The environment table's sections: the kernel's, then each plugin's settings, in manifest order. */
+export function envSections(plugins: readonly PluginSettings[]): Array<[title: string, vars: EnvSpec]> {
+  const sections: Array<[string, EnvSpec]> = [['Kernel', coreEnv], ['Flags and ownership', flagsEnv]]
+  for (const plugin of plugins) {
+    if (plugin.settings && Object.keys(plugin.settings).length > 0) sections.push([plugin.title ?? `\`plugins/${plugin.name}\``, plugin.settings])
+  }
+  return sections
 }

@@ -1,29 +1,36 @@
 // The app factory: builds the kernel (bus, database, flags, auth, metrics), loads the plugins the
 // role lists, and wires health, discovery, docs and shutdown. Used by main.ts and by every test.
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
-import type { Config } from '../config/index.js'
+import type { Config, EnvSpec, SettingsOf } from '../config/index.js'
 import { createFlags, LayeredFlagSource } from '../flags/index.js'
 import type { FlagSource } from '../flags/source.js'
+import { adminTokenRoutes } from './admin-tokens.js'
 import { authPlugin } from './auth/index.js'
+import { createRevocationList } from './auth/revocations.js'
 import { createBus } from './bus/index.js'
 import { adminFlagRoutes } from './admin-flags.js'
 import type { Bus } from './bus/types.js'
+import { createServiceClients } from './clients/index.js'
+import { systemClock, type Clock } from './clock.js'
 import { createDatabase, type Database } from './db/index.js'
+import { jwtSecretsFor, type JwtSecretSource } from './dev-secret.js'
 import { discoveryRoutes } from './discovery.js'
-import { installErrorHandlers } from './error-handler.js'
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './error-handler.js'
 import { healthRoutes } from './health.js'
+import { installInputGuard } from './input-guard.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.js'
 import { createLease } from './lease.js'
-import { OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership.js'
-import { announceOwnerChanges, createProxyAgent, gatedRoutes } from './ownership-gate.js'
+import { announceOwnerChanges, createProxyAgent, gatedRoutes, OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership/index.js'
 import { pluginsForRoles, type Kernel, type PluginDescriptor } from './plugin.js'
+import { rateLimitPlugin, rateLimits } from './rate-limit.js'
+import { createRedisFactory, type RedisFactory } from './redis.js'
 import { version } from './version.js'
 
 export interface AppDeps {
@@ -33,6 +40,9 @@ export interface AppDeps {
   bus?: Bus
   db?: Database
   flags?: FlagSource
+  clock?: Clock
+  /** Redis connections; by default from REDIS_URL (none without it). */
+  redis?: RedisFactory | null
 }
 
 export interface Helix {
@@ -40,14 +50,22 @@ export interface Helix {
   gate: OwnershipGate
   workers: WorkerSupervisor
   plugins: readonly LoadedPlugin[]
-  /** True when no HELIX_JWT_SECRET was given and this boot made up its own. */
-  ephemeralSecret: boolean
+  /** Where the JWT secret came from: HELIX_JWT_SECRET, the development file in HELIX_DATA_DIR, or this boot. */
+  jwtSecretSource: JwtSecretSource
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     helix: Helix
   }
+}
+
+/** How long boot waits for the bus to connect before plugins are built (it keeps reconnecting after). */
+const BUS_BOOT_WAIT_MS = 5000
+
+function waitAtMost(work: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
 }
 
 /** How long boot waits for flags (Unleash) before going on with bootstrap values. */
@@ -62,27 +80,40 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     genReqId: () => randomUUID(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    trustProxy: true,
-    return503OnClosing: true,
+    trustProxy: config.trustProxy,
+    // Answered by core/error-handler.ts in the documented shape instead of Fastify's own bodies.
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
     // Unknown properties are an error (400) where a schema says additionalProperties: false.
     ajv: { customOptions: { removeAdditional: false } }
   })
   installErrorHandlers(app)
+  installInputGuard(app)
 
-  const bus = deps.bus ?? createBus(config, log)
+  const clock = deps.clock ?? systemClock
+  const redis = deps.redis !== undefined ? deps.redis : config.redisUrl ? createRedisFactory(config.redisUrl, log) : null
+  const bus = deps.bus ?? createBus(config, log, redis)
   const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
-  const flags = deps.flags ?? (await createFlags(config, log, bus).catch(async (err: unknown) => {
+  const flags = deps.flags ?? (await createFlags(config, log, bus, redis).catch(async (err: unknown) => {
     await Promise.allSettled([bus.close(), db.close()])
     throw err
   }))
-  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry() }
   const gate = new OwnershipGate(config, flags)
   const loaded: LoadedPlugin[] = []
-  const workers = new WorkerSupervisor(loaded, gate, log, (plugin) => createLease(config, { name: `workers:${plugin}`, log }))
+  const loadedNames = new Set<string>()
+  const clients = createServiceClients({ app, config, gate, bus, loaded: () => loadedNames })
+  const lease = (name: string, ttlMs?: number) => createLease(redis, config.redisPrefix, { name, ttlMs, log, clock })
+  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry(), clock, redis, gate, clients, lease, rateLimits: rateLimits(config) }
+  const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+  const leaseNames = new Map<string, string>(descriptors.map((d) => [d.name, d.lease ?? `workers:${d.name}`]))
+  const leaseTtls = new Map<string, number | undefined>(descriptors.map((d) => [d.name, d.leaseTtlMs?.(settingsFor(config, d))]))
+  const workers = new WorkerSupervisor(loaded, gate, log, (plugin) => lease(leaseNames.get(plugin) ?? `workers:${plugin}`, leaseTtls.get(plugin)))
   const proxyAgent = createProxyAgent()
 
-  const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
-  app.decorate('helix', { kernel, gate, workers, plugins: loaded, ephemeralSecret: !config.jwtSecret })
+  const { secrets: jwtSecrets, source: jwtSecretSource } = jwtSecretsFor(config)
+  const revocations = createRevocationList({ redis, prefix: config.redisPrefix, log, clock })
+  app.decorate('helix', { kernel, gate, workers, plugins: loaded, jwtSecretSource })
 
   // A refused WebSocket upgrade (401, 403, 429, 503) is answered on a socket that no longer has an
   // HTTP parser: end it, or it lingers half-closed and holds up server.close() forever.
@@ -100,7 +131,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clearInterval(idleSweep)
     await workers.stopAll()
     for (const { instance } of loaded) await instance.close?.()
-    await Promise.allSettled([flags.close(), bus.close(), db.close(), proxyAgent.close()])
+    await Promise.allSettled([clients.close(), flags.close(), bus.close(), db.close(), proxyAgent.close(), revocations.close()])
   }
   app.addHook('onClose', release)
 
@@ -129,17 +160,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     })
     await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
     await app.register(metricsPlugin, { registry: kernel.metrics, token: config.metricsToken })
-    await app.register(authPlugin, { secret: jwtSecret })
+    await revocations.start()
+    await app.register(authPlugin, { secrets: jwtSecrets, revocations })
+    await app.register(rateLimitPlugin, { config, redis })
 
-    const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
     gate.track(descriptors)
+    // The bus publisher has no offline queue, so plugins' first publishes (seeding, announcements)
+    // need it connected; boot's preflight already saw Redis answer, so this is short.
+    await waitAtMost(bus.connected(), BUS_BOOT_WAIT_MS)
     await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
     for (const descriptor of descriptors) {
-      const instance = await descriptor.create(kernel, app)
+      const instance = await descriptor.create(kernel, app, settingsFor(config, descriptor))
       loaded.push({ descriptor, instance })
-      await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
+      loadedNames.add(descriptor.name)
+      if (instance.routes) await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
     }
     if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags })
+    await app.register(adminTokenRoutes)
 
     await app.register(healthRoutes, { kernel, plugins: loaded, gate })
     await app.register(discoveryRoutes, { config, plugins: loaded, gate })
@@ -150,4 +187,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     announceOwnerChanges(gate, descriptors, bus, config, log)
     app.addHook('onReady', () => workers.sync())
   }
+}
+
+/** A plugin's parsed settings; config must have been loaded with the manifest that holds the plugin. */
+function settingsFor(config: Config, descriptor: PluginDescriptor): SettingsOf<EnvSpec> {
+  const settings = config.settings[descriptor.name]
+  if (descriptor.settings && !settings) {
+    throw new Error(`The ${descriptor.name} plugin's settings were not parsed: load the config with its manifest (loadConfig(env, manifest))`)
+  }
+  return (settings ?? {}) as SettingsOf<EnvSpec>
 }

@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/index.js'
-import type { LoadedPlugin, OwnershipGate } from './ownership.js'
+import type { LoadedPlugin, OwnershipGate } from './ownership/index.js'
 import { version } from './version.js'
 
 const PluginInfo = Type.Object({

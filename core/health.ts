@@ -3,7 +3,7 @@
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Kernel } from './plugin.js'
-import type { LoadedPlugin, OwnershipGate } from './ownership.js'
+import type { LoadedPlugin, OwnershipGate } from './ownership/index.js'
 
 const Check = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')])
 const ReadyBody = Type.Object({
@@ -11,8 +11,20 @@ const ReadyBody = Type.Object({
   checks: Type.Object({ bus: Check, database: Check, flags: Check, plugins: Type.Record(Type.String(), Check) })
 })
 
-const withTimeout = <T>(promise: Promise<T>, ms: number, fallback: T) =>
-  Promise.race([promise, new Promise<T>((resolve) => setTimeout(resolve, ms, fallback).unref())])
+/** Each check answers within a second: a part that hangs or throws reads as unavailable, never as a 500 or a hang. */
+const CHECK_TIMEOUT_MS = 1000
+
+async function check(probe: () => boolean | Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, CHECK_TIMEOUT_MS, false)))
+  try {
+    return await Promise.race([Promise.resolve().then(probe), late])
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 export async function healthRoutes(app: FastifyInstance, opts: { kernel: Kernel; plugins: readonly LoadedPlugin[]; gate: OwnershipGate }) {
   const { kernel, plugins, gate } = opts
@@ -27,18 +39,19 @@ export async function healthRoutes(app: FastifyInstance, opts: { kernel: Kernel;
     logLevel: 'warn',
     schema: { tags: ['operations'], summary: 'Ready to serve traffic', response: { 200: ReadyBody, 503: ReadyBody } }
   }, async (_request, reply) => {
-    const [database, ...pluginStates] = await Promise.all([
-      withTimeout(kernel.db.isReady(), 1000, false),
-      ...plugins.map(async ({ descriptor, instance }) =>
-        !gate.owns(descriptor) || !instance.isReady ? true : withTimeout(Promise.resolve(instance.isReady()), 1000, false))
+    const [bus, database, flags, ...pluginStates] = await Promise.all([
+      check(() => kernel.bus.isReady()),
+      check(() => kernel.db.isReady()),
+      check(() => kernel.flags.isReady()),
+      ...plugins.map(({ descriptor, instance }) => check(() => !gate.owns(descriptor) || !instance.isReady || instance.isReady()))
     ])
     const checks = {
-      bus: state(kernel.bus.isReady()),
+      bus: state(bus),
       database: state(database),
-      flags: state(kernel.flags.isReady()),
-      plugins: Object.fromEntries(plugins.map(({ descriptor }, i) => [descriptor.name, state(pluginStates[i])]))
+      flags: state(flags),
+      plugins: Object.fromEntries(plugins.map(({ descriptor }, i) => [descriptor.name, state(pluginStates[i]!)]))
     }
-    const ok = checks.bus === 'ok' && checks.database === 'ok' && checks.flags === 'ok' && pluginStates.every(Boolean)
+    const ok = bus && database && flags && pluginStates.every(Boolean)
     return reply.code(ok ? 200 : 503).send({ status: state(ok), checks })
   })
 }

@@ -2,9 +2,10 @@
 // replica and role, renewed while held, with a fencing token that grows with each new holder.
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Config } from '../config/index.js'
+import { systemClock, type Clock, type Timer } from './clock.js'
+import type { RedisFactory } from './redis.js'
 
 // Acquire takes the lease only when free and stamps it with the next fencing token, in one step.
 const ACQUIRE = `
@@ -48,13 +49,14 @@ export interface LeaseOptions {
   /** How long the lease outlives a holder that stopped renewing (a crash). */
   ttlMs?: number
   log: Logger
+  clock?: Clock
 }
 
 const DEFAULT_TTL_MS = 10_000
 
 /** Redis when configured; the embedded default has one process, which always holds the lease. */
-export function createLease(config: Config, options: LeaseOptions): Lease {
-  return config.redisUrl ? new RedisLease(config.redisUrl, config.redisPrefix, options) : new LocalLease(options.name)
+export function createLease(redis: RedisFactory | null, prefix: string, options: LeaseOptions): Lease {
+  return redis ? new RedisLease(redis, prefix, options) : new LocalLease(options.name)
 }
 
 export class RedisLease implements Lease {
@@ -68,7 +70,7 @@ export class RedisLease implements Lease {
   private readonly listeners = new Set<(held: boolean, token: number | null) => void>()
   private value: string | null = null
   private current: number | null = null
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | undefined
   private waiting: { promise: Promise<number>; reject(err: Error): void } | null = null
   private renewedAt = 0
   private stopped = true
@@ -76,13 +78,16 @@ export class RedisLease implements Lease {
   /** Bumped by release(), so a renewal or acquisition already in flight from before is discarded. */
   private round = 0
 
-  constructor(url: string, prefix: string, private readonly options: LeaseOptions) {
+  private readonly clock: Clock
+
+  constructor(redis: RedisFactory, prefix: string, private readonly options: LeaseOptions) {
     this.name = options.name
+    this.clock = options.clock ?? systemClock
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS
     this.key = `${prefix}lease:${options.name}`
     this.fenceKey = `${prefix}lease:${options.name}:fence`
-    this.redis = new Redis(url, { connectionName: `helix-lease-${options.name}`, maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 1000) })
-    this.redis.on('error', (err: Error) => options.log.warn({ err: err.message, lease: this.name }, 'redis lease connection error'))
+    // One retry: a holder that cannot reach Redis must find out well within its TTL.
+    this.redis = redis(`lease-${options.name}`, { maxRetriesPerRequest: 1 })
     this.redis.defineCommand('helixLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE })
     this.redis.defineCommand('helixLeaseRenew', { numberOfKeys: 1, lua: RENEW })
     this.redis.defineCommand('helixLeaseRelease', { numberOfKeys: 1, lua: RELEASE })
@@ -128,8 +133,8 @@ export class RedisLease implements Lease {
   async release(): Promise<void> {
     this.stopped = true
     this.round++
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    this.clock.clearTimeout(this.timer)
+    this.timer = undefined
     this.waiting?.reject(new Error(`lease ${this.name} was released`))
     this.waiting = null
     const value = this.value
@@ -146,11 +151,11 @@ export class RedisLease implements Lease {
 
   /** Holders renew at a third of the TTL; contenders retry at the same pace. */
   private async tick(round: number): Promise<void> {
-    this.timer = null
+    this.timer = undefined
     try {
       if (this.value) {
         const renewed = await this.scripts.helixLeaseRenew(this.key, this.value, this.ttlMs)
-        if (renewed) this.renewedAt = Date.now()
+        if (renewed) this.renewedAt = this.clock.now()
         else {
           this.options.log.warn({ lease: this.name, token: this.current }, 'lease lost to another holder')
           this.lose()
@@ -162,7 +167,7 @@ export class RedisLease implements Lease {
         } else if (token !== null) {
           this.value = `${this.holder} ${token}`
           this.current = token
-          this.renewedAt = Date.now()
+          this.renewedAt = this.clock.now()
           this.options.log.info({ lease: this.name, token }, 'lease acquired')
           for (const listener of this.listeners) listener(true, token)
         }
@@ -170,9 +175,9 @@ export class RedisLease implements Lease {
     } catch (err) {
       this.options.log.warn({ err: (err as Error).message, lease: this.name }, 'lease renewal failed')
       // Without Redis a holder cannot prove it still holds the lease: give it up before the TTL could run out.
-      if (this.value && Date.now() - this.renewedAt > (this.ttlMs * 2) / 3) this.lose()
+      if (this.value && this.clock.now() - this.renewedAt > (this.ttlMs * 2) / 3) this.lose()
     }
-    if (round === this.round) this.timer = setTimeout(() => void this.tick(round), Math.max(50, Math.floor(this.ttlMs / 3)))
+    if (round === this.round) this.timer = this.clock.setTimeout(() => void this.tick(round), Math.max(50, Math.floor(this.ttlMs / 3)))
   }
 
   private lose(): void {

@@ -1,43 +1,99 @@
-// Starts a Helix process: parse config, build the app with a manifest, listen, print the admin link
-// in the embedded default, and shut down gracefully on SIGTERM/SIGINT. core/main.ts calls it.
+// Starts a Helix process: parse config, check the dependencies, build the app with a manifest, listen,
+// log a short summary (and the admin link outside production). Shuts down gracefully on SIGTERM/SIGINT
+// and promptly on an uncaught error; a boot that fails says why in one line. core/main.ts calls it.
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { ConfigError, loadConfig } from '../config/index.js'
+import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { buildApp } from './app.js'
+import { listeningLine, localAdminLines, setupLine } from './boot-log.js'
+import { driverReason, unavailableDependency } from './dependency-errors.js'
+import { StartupError } from './errors.js'
 import type { PluginDescriptor } from './plugin.js'
+import { preflight, shownUrl } from './preflight.js'
 
 /** Graceful shutdown must finish inside Railway's and Docker's 10 s stop window. */
 const SHUTDOWN_DEADLINE_MS = 9000
+/** After an uncaught error nothing in the process can be trusted: a short close for what is in flight, then exit. */
+const FATAL_CLOSE_MS = 500
 
-/** A bad config is one line on stderr and exit code 1, never a stack trace. */
-function exitOnConfigError(err: unknown): never {
-  if (err instanceof ConfigError) {
-    console.error(`helix: ${err.message}`)
-    process.exit(1)
+/** What went wrong at boot, in one line with what to do about it; null for an error Helix did not expect. */
+function describeBootFailure(err: unknown, config: Config | undefined): string | null {
+  if (err instanceof ConfigError || err instanceof StartupError) return err.message
+  const e = err as NodeJS.ErrnoException & { port?: number }
+  if (e.code === 'EADDRINUSE') return `Port ${config?.port} on ${config?.host} is in use by another process: stop it or set PORT to a free port`
+  if (e.code === 'EACCES' && e.syscall === 'listen') return `Not allowed to listen on port ${config?.port}: use a port above 1023 (PORT) or run with the capability to bind it`
+  switch (unavailableDependency(err)) {
+    case 'database':
+      return config?.databaseUrl
+        ? `Lost PostgreSQL at DATABASE_URL=${shownUrl(config.databaseUrl)} during boot (${driverReason(err)}): check that it runs and accepts connections`
+        : `The SQLite database helix.sqlite in HELIX_DATA_DIR=${config?.dataDir} cannot be used (${driverReason(err)}): make it a writable SQLite file, or move it away to start afresh`
+    case 'Redis':
+      return `Lost Redis at REDIS_URL=${config?.redisUrl ? shownUrl(config.redisUrl) : ''} during boot (${driverReason(err)}): check that it runs and accepts connections`
   }
-  throw err
+  return null
+}
+
+/** A failed boot: one line on stderr (plus the stack for an unexpected error) and exit code 1. */
+function exitOnBootFailure(err: unknown, config?: Config): never {
+  const known = describeBootFailure(err, config)
+  console.error(known ? `helix: ${known}` : `helix: boot failed: ${(err as Error)?.stack ?? String(err)}`)
+  process.exit(1)
+}
+
+/**
+ * Until the process listens, an uncaught error ends the boot with one line, and so does an event loop
+ * that runs dry (a dependency that will never answer): the start promise never stays unsettled.
+ */
+function guardBoot(config: () => Config | undefined): () => void {
+  const onError = (err: unknown) => exitOnBootFailure(err, config())
+  const onStall = () => exitOnBootFailure(new StartupError('Boot stalled: it was waiting on something that will never answer (a database file that cannot be opened, a connection never made); check HELIX_DATA_DIR, DATABASE_URL and REDIS_URL'))
+  process.on('uncaughtException', onError)
+  process.on('unhandledRejection', onError)
+  process.on('beforeExit', onStall)
+  return () => {
+    process.off('uncaughtException', onError)
+    process.off('unhandledRejection', onError)
+    process.off('beforeExit', onStall)
+  }
+}
+
+/** Signals close gracefully within the deadline; an uncaught error is fatal and exits 1 within about a second. */
+function handleShutdown(app: FastifyInstance): void {
+  const graceful = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, skip: ['uncaughtException', 'unhandledRejection'] }, async ({ signal }) => {
+    app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+  let failing = false
+  const fatal = (err: unknown) => {
+    if (failing) process.exit(1)
+    failing = true
+    graceful.uninstall()
+    app.log.fatal({ err }, 'uncaught error: closing and exiting')
+    setTimeout(() => process.exit(1), FATAL_CLOSE_MS)
+    app.close().finally(() => process.exit(1))
+  }
+  process.on('uncaughtException', fatal)
+  process.on('unhandledRejection', fatal)
 }
 
 export async function start(manifest: readonly PluginDescriptor[]): Promise<FastifyInstance> {
-  let config
+  let config: Config | undefined
+  const booted = guardBoot(() => config)
   try {
-    config = loadConfig()
+    config = loadConfig(process.env, manifest)
+    await preflight(config)
   } catch (err) {
-    exitOnConfigError(err)
+    exitOnBootFailure(err, config)
   }
-  const app = await buildApp(config, { plugins: manifest }).catch(exitOnConfigError)
+  const ready = config
+  const app = await buildApp(ready, { plugins: manifest }).catch((err: unknown) => exitOnBootFailure(err, ready))
+  handleShutdown(app)
 
-  closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down')
-    await app.close()
-  })
-
-  await app.listen({ port: config.port, host: config.host })
-  app.log.info({ role: config.roles.join(','), url: config.publicUrl }, `Helix is listening on ${config.publicUrl}`)
-  if (app.helix.ephemeralSecret && config.nodeEnv !== 'production') {
-    const token = app.auth.sign({ sub: 'local-admin', scopes: ['admin'], ttlSeconds: 7 * 86400 })
-    app.log.info(`No HELIX_JWT_SECRET: this boot made up its own secret. Open the dashboard as admin: ${config.publicUrl}/?token=${token}`)
-  }
+  // A short start-up log, one fact per line and no fields, so a terminal shows it in a few lines.
+  await app.listen({ port: ready.port, host: ready.host, listenTextResolver: (address) => listeningLine(ready, address) })
+    .catch((err: unknown) => exitOnBootFailure(err, ready))
+  booted()
+  app.log.info(setupLine(app, ready))
+  for (const line of localAdminLines(app, ready)) app.log.info(line)
   return app
 }

@@ -3,17 +3,18 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/index.js'
 import type { Bus } from '../core/bus/types.js'
+import type { RedisFactory } from '../core/redis.js'
 import { fromRoot } from '../core/paths.js'
 import { BootstrapFlagSource, readBootstrapFile } from './bootstrap-source.js'
 import { LayeredFlagSource } from './layered-source.js'
-import { OverrideStore, overrideRedis } from './override-store.js'
+import { OverrideStore } from './override-store.js'
 
 export * from './names.js'
 export type * from './source.js'
 export type { FlagReport } from './layered-source.js'
 export { LayeredFlagSource }
 
-export async function createFlags(config: Config, log: Logger, bus: Bus): Promise<LayeredFlagSource> {
+export async function createFlags(config: Config, log: Logger, bus: Bus, redis: RedisFactory | null): Promise<LayeredFlagSource> {
   const features = readBootstrapFile(fromRoot(config.flagsBootstrap))
   const bootstrap = new BootstrapFlagSource(features, config.flagEnv)
   const role = config.roles.join(',')
@@ -31,6 +32,5 @@ export async function createFlags(config: Config, log: Logger, bus: Bus): Promis
       log
     })
     : null
-  const redis = config.redisUrl ? overrideRedis(config.redisUrl, log) : null
-  return new LayeredFlagSource(bootstrap, unleash, new OverrideStore(bus, redis, config.redisPrefix, log))
+  return new LayeredFlagSource(bootstrap, unleash, new OverrideStore(bus, redis?.('flags') ?? null, config.redisPrefix, log))
 }

@@ -1,9 +1,9 @@
 // The override layer (PUT /admin/flags/:name): operator overrides above Unleash, kept in Redis with a
-// TTL and announced on the bus (`system.flags`) so every replica applies them at once, also while
+// TTL and sent on the internal `flags` channel so every replica applies them at once, also while
 // Unleash is down. Without Redis they live in the process.
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Bus, BusHandler } from '../core/bus/types.js'
+import type { Bus, InternalHandler } from '../core/bus/types.js'
 import { FLAGS, isFlagName, type FlagName } from './names.js'
 
 export interface FlagOverride {
@@ -12,14 +12,18 @@ export interface FlagOverride {
   expiresAt: number | null
 }
 
-/** The `system.flags` event data: one flag's override set (or cleared, `override: null`). */
+/** One flag's override set (or cleared, `override: null`): the internal message and the announcement. */
 export interface FlagsEvent {
   name: FlagName
   override: FlagOverride | null
 }
 
-export const FLAGS_CHANNEL = 'system'
-export const FLAGS_EVENT = 'system.flags'
+/** Where replicas tell each other: an internal channel, which no client can publish to. */
+export const OVERRIDES_CHANNEL = 'flags'
+export const OVERRIDE_EVENT = 'flags.override'
+/** The public announcement for dashboards (`system.flags` on `system`); nothing acts on it. */
+export const ANNOUNCE_CHANNEL = 'system'
+export const ANNOUNCE_EVENT = 'system.flags'
 
 /** How often a replica re-reads every override, to heal a pub/sub message lost during a reconnect. */
 const RESYNC_MS = 5000
@@ -28,7 +32,7 @@ export class OverrideStore {
   private readonly overrides = new Map<FlagName, FlagOverride>()
   private readonly expiries = new Map<FlagName, NodeJS.Timeout>()
   private readonly listeners = new Set<(changed: FlagName[]) => void>()
-  private readonly onEvent: BusHandler
+  private readonly onEvent: InternalHandler
   private resync: NodeJS.Timeout | null = null
   /** Bumped by every applied event, so a slower full read never undoes a newer event. */
   private generation = 0
@@ -45,7 +49,7 @@ export class OverrideStore {
   ) {
     this.onEvent = (event) => {
       const data = event.data as FlagsEvent
-      if (!isFlagName(data?.name)) return
+      if (event.type !== OVERRIDE_EVENT || !isFlagName(data?.name)) return
       this.generation++
       this.apply(data.name, data.override)
     }
@@ -90,7 +94,7 @@ export class OverrideStore {
     this.closed = true
     if (this.resync) clearInterval(this.resync)
     for (const timer of this.expiries.values()) clearTimeout(timer)
-    await this.bus.unsubscribe(FLAGS_CHANNEL, this.onEvent).catch(() => {})
+    await this.bus.unsubscribeInternal(OVERRIDES_CHANNEL, this.onEvent).catch(() => {})
     if (this.redis) {
       await this.redis.quit().catch(() => {})
       this.redis.disconnect()
@@ -105,11 +109,12 @@ export class OverrideStore {
   private async announce(name: FlagName, override: FlagOverride | null): Promise<void> {
     this.generation++
     this.apply(name, override)
-    await this.bus.publish(FLAGS_CHANNEL, FLAGS_EVENT, { name, override } satisfies FlagsEvent)
+    const event: FlagsEvent = { name, override }
+    await Promise.all([this.bus.publishInternal(OVERRIDES_CHANNEL, OVERRIDE_EVENT, event), this.bus.publish(ANNOUNCE_CHANNEL, ANNOUNCE_EVENT, event)])
   }
 
   private async start(): Promise<void> {
-    await this.bus.subscribe(FLAGS_CHANNEL, this.onEvent)
+    await this.bus.subscribeInternal(OVERRIDES_CHANNEL, this.onEvent)
     if (!this.redis) {
       this.isLoaded = true
       return
@@ -157,11 +162,4 @@ export class OverrideStore {
     }
     if (before !== this.overrides.get(name)?.enabled) for (const listener of this.listeners) listener([name])
   }
-}
-
-/** A connection of the override store's own (the bus keeps its connections to itself). */
-export function overrideRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, { connectionName: 'helix-flags', maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) })
-  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis flags connection error'))
-  return redis
 }

@@ -12,3 +12,8 @@ export function newEpoch(): string {
 export function envelopeJson(channel: string, id: string, epoch: string, type: string, ts: number, source: string, dataJson: string): string {
   return `{"channel":${JSON.stringify(channel)},"id":"${id}","epoch":"${epoch}","type":${JSON.stringify(type)},"ts":${ts},"source":${JSON.stringify(source)},"data":${dataJson}}`
 }
+
+/** An internal channel's message: no id or epoch, as it has no history. */
+export function internalJson(channel: string, type: string, ts: number, source: string, dataJson: string): string {
+  return `{"channel":${JSON.stringify(channel)},"type":${JSON.stringify(type)},"ts":${ts},"source":${JSON.stringify(source)},"data":${dataJson}}`
+}

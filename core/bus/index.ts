@@ -1,16 +1,19 @@
-// Chooses the bus: Redis when REDIS_URL is set, the in-process bus otherwise.
+// Chooses the bus: Redis when there is a Redis (REDIS_URL), the in-process bus otherwise.
 import type { Logger } from 'pino'
 import type { Config } from '../../config/index.js'
+import type { RedisFactory } from '../redis.js'
 import { MemoryBus } from './memory-bus.js'
 import { RedisBus } from './redis-bus.js'
 import type { Bus } from './types.js'
 
 export * from './types.js'
+export { BusRefusal, type RefusalCode } from './refusal.js'
+export { clientSource, isClientSource, RESERVED_TYPE_PREFIXES } from './client-policy.js'
 export { MemoryBus, RedisBus }
 
-export function createBus(config: Config, log: Logger): Bus {
-  const source = config.roles.join(',')
-  if (!config.redisUrl) return new MemoryBus({ historyLen: config.historyLen, source, log })
+export function createBus(config: Config, log: Logger, redis: RedisFactory | null): Bus {
+  const options = { historyLen: config.historyLen, historyTtlMs: config.historyTtlSeconds * 1000, source: config.roles.join(','), log }
+  if (!redis) return new MemoryBus(options)
   // Boot does not wait for Redis: /health/ready stays 503 until it connects.
-  return new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, historyLen: config.historyLen, source, log })
+  return new RedisBus({ ...options, redis, prefix: config.redisPrefix })
 }

@@ -1,61 +1,106 @@
 // The Redis bus: one Lua script appends to the channel's history stream and publishes the envelope,
 // so history and live delivery share one order. One subscriber connection per process.
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { newEpoch } from './envelope.js'
-import { compareIds, type Bus, type BusEvent, type BusHandler, type HistoryResult } from './types.js'
+import type { RedisFactory } from '../redis.js'
+import { checkClientPublish } from './client-policy.js'
+import { dispatchEvent, dispatchInternal, type Handlers } from './dispatch.js'
+import { internalJson, newEpoch } from './envelope.js'
+import { BusRefusal, serialiseData } from './refusal.js'
+import {
+  baseOf,
+  compareIds,
+  DEFAULT_HISTORY_TTL_MS,
+  SUBCHANNEL_LIMIT,
+  type Bus,
+  type BusEvent,
+  type BusHandler,
+  type HistoryResult,
+  type InternalHandler,
+  type SubscribeOptions
+} from './types.js'
 
-
-// Shared by both scripts: the epoch changes whenever the history stream is gone (a flush, a DEL).
-// A new history stream is created at once (an added and deleted seed entry) so an empty channel
-// keeps a stable epoch and a last-generated id a client can resume from.
-const ENSURE_EPOCH = `
-local epoch = redis.call('GET', KEYS[2])
-if (not epoch) or redis.call('EXISTS', KEYS[1]) == 0 then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-  local seed = redis.call('XADD', KEYS[1], '*', 'seed', '1')
-  redis.call('XDEL', KEYS[1], seed)
-end
-`
-
-// Publishes a batch of events, possibly on several channels, in one atomic and ordered step.
-// KEYS: hist, epoch of channel 1, hist, epoch of channel 2, ...
-// ARGV: epoch candidate, maxlen, channel count, then per channel: channel (JSON), pub/sub name,
-// then per event: channel index, type (JSON), source (JSON), data (JSON).
-// Returns the epoch of each channel, then the id of each event.
-const PUBLISH = `
-local maxlen, nch = ARGV[2], tonumber(ARGV[3])
-local epochs, names, pubsub = {}, {}, {}
-local a = 4
-for i = 1, nch do
-  names[i], pubsub[i] = ARGV[a], ARGV[a + 1]
-  a = a + 2
-  local hist, key = KEYS[2 * i - 1], KEYS[2 * i]
+// Lua functions shared by both scripts.
+// ensure_epoch: the epoch changes whenever the history stream is gone (a flush, a DEL, an expiry). A
+// new history stream is created at once (an added and deleted seed entry) so an empty channel keeps
+// a stable epoch and a last-generated id a client can resume from.
+// use_subchannel: a sub-channel is used now. A new one is refused (false) while its base channel has
+// `cap` sub-channels in use; otherwise its history and epoch keys live `ttl` ms from now. Members idle
+// for `ttl` are pruned first: their keys expired at that same instant (one TIME for the score and the
+// expiry), so the count is of sub-channels that still have a history.
+const FUNCTIONS = `
+local function ensure_epoch(hist, key, candidate)
   local epoch = redis.call('GET', key)
   if (not epoch) or redis.call('EXISTS', hist) == 0 then
-    epoch = ARGV[1] .. i
+    epoch = candidate
     redis.call('SET', key, epoch)
     local seed = redis.call('XADD', hist, '*', 'seed', '1')
     redis.call('XDEL', hist, seed)
   end
-  epochs[i] = epoch
+  return epoch
+end
+local function use_subchannel(subs, member, hist, key, candidate, ttl, cap)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', subs, '-inf', now - ttl)
+  if (not redis.call('ZSCORE', subs, member)) and redis.call('ZCARD', subs) >= cap then return false end
+  redis.call('ZADD', subs, now, member)
+  local epoch = ensure_epoch(hist, key, candidate)
+  for _, k in ipairs({subs, hist, key}) do redis.call('PEXPIREAT', k, now + ttl) end
+  return epoch
+end
+`
+
+// Publishes a batch of events, possibly on several channels, in one atomic and ordered step.
+// KEYS: per channel: hist, epoch, the sub-channel set of its base.
+// ARGV: epoch candidate, maxlen, channel count, ttl ms, sub-channel cap, then per channel: channel
+// (JSON), pub/sub name, sub-channel member ('' for a base channel), then per event: channel index,
+// type (JSON), source (JSON), data (JSON).
+// Returns the epoch of each channel, then the id of each event; '' for a refused sub-channel.
+// XADD keeps a key's TTL, so a sub-channel's keys expire `ttl` after its last use.
+const PUBLISH = `${FUNCTIONS}
+local maxlen, nch, ttl, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local epochs, names, pubsub = {}, {}, {}
+local a = 6
+for i = 1, nch do
+  names[i], pubsub[i] = ARGV[a], ARGV[a + 1]
+  local member, hist, key = ARGV[a + 2], KEYS[3 * i - 2], KEYS[3 * i - 1]
+  a = a + 3
+  if member == '' then
+    epochs[i] = ensure_epoch(hist, key, ARGV[1] .. i)
+  else
+    epochs[i] = use_subchannel(KEYS[3 * i], member, hist, key, ARGV[1] .. i, ttl, cap) or ''
+  end
 end
 local out = {}
 for i = 1, nch do out[i] = epochs[i] end
 while a <= #ARGV do
   local i, t, s, d = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
-  local id = redis.call('XADD', KEYS[2 * i - 1], 'MAXLEN', '~', maxlen, '*', 't', t, 's', s, 'd', d)
-  redis.call('PUBLISH', pubsub[i], '{"channel":' .. names[i] .. ',"id":"' .. id .. '","epoch":"' .. epochs[i] .. '","type":' .. t .. ',"ts":' .. string.match(id, '^(%d+)-') .. ',"source":' .. s .. ',"data":' .. d .. '}')
-  out[#out + 1] = id
+  if epochs[i] == '' then
+    out[#out + 1] = ''
+  else
+    local id = redis.call('XADD', KEYS[3 * i - 2], 'MAXLEN', '~', maxlen, '*', 't', t, 's', s, 'd', d)
+    redis.call('PUBLISH', pubsub[i], '{"channel":' .. names[i] .. ',"id":"' .. id .. '","epoch":"' .. epochs[i] .. '","type":' .. t .. ',"ts":' .. string.match(id, '^(%d+)-') .. ',"source":' .. s .. ',"data":' .. d .. '}')
+    out[#out + 1] = id
+  end
 end
 return out
 `
 
-// ARGV: candidate epoch, since id ('' for none), since epoch, limit
-// Returns {epoch, lastGeneratedId, maxDeletedId, entries (limit + 1 at most) or false}
-const HISTORY = `${ENSURE_EPOCH}
+// KEYS: hist, epoch, the sub-channel set of its base.
+// ARGV: candidate epoch, since id ('' for none), since epoch, limit, sub-channel member ('' for a
+// base channel), ttl ms, sub-channel cap.
+// Returns {epoch, lastGeneratedId, maxDeletedId, entries (limit + 1 at most) or false}, or {''} for a
+// refused sub-channel.
+const HISTORY = `${FUNCTIONS}
+local epoch
+if ARGV[5] == '' then
+  epoch = ensure_epoch(KEYS[1], KEYS[2], ARGV[1])
+else
+  epoch = use_subchannel(KEYS[3], ARGV[5], KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[6]), tonumber(ARGV[7]))
+  if not epoch then return {''} end
+end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, deleted = '0-0', '0-0'
 for i = 1, #info, 2 do
@@ -67,12 +112,12 @@ return {epoch, last, deleted, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+',
 `
 
 type PublishReply = string[]
-type HistoryReply = [epoch: string, last: string, deleted: string, entries: [string, string[]][] | null]
+type HistoryReply = [epoch: string, last: string, deleted: string, entries: [string, string[]][] | null] | ['']
 
 /** The two scripts, as ioredis defines them on the connection. */
 interface BusScripts {
   helixPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<PublishReply>
-  helixHistory(hist: string, epochKey: string, ...args: (string | number)[]): Promise<HistoryReply>
+  helixHistory(hist: string, epochKey: string, subchannels: string, ...args: (string | number)[]): Promise<HistoryReply>
 }
 
 /** Most events one publish script call carries. */
@@ -82,26 +127,24 @@ interface PendingPublish {
   channel: string
   type: string
   data: unknown
+  /** Serialised when published, so a value JSON cannot hold fails that publish alone. */
+  dataJson: string
   source: string
   resolve(event: BusEvent): void
   reject(err: Error): void
 }
 
 export interface RedisBusOptions {
-  url: string
+  redis: RedisFactory
   /** Key and channel namespace, `helix:` by default. */
   prefix: string
   historyLen: number
   source: string
   log: Logger
-}
-
-export function redisOptions(name: string) {
-  return {
-    connectionName: name,
-    maxRetriesPerRequest: 2,
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000)
-  }
+  /** An idle sub-channel's keys expire after this long (HELIX_HISTORY_TTL). */
+  historyTtlMs?: number
+  /** Sub-channels per base channel, counted across every process on this Redis. */
+  maxSubchannels?: number
 }
 
 export class RedisBus implements Bus {
@@ -109,26 +152,47 @@ export class RedisBus implements Bus {
   private readonly pub: Redis
   private readonly scripts: BusScripts
   private readonly sub: Redis
-  private readonly handlers = new Map<string, Set<BusHandler>>()
+  private readonly handlers = new Map<string, Handlers>()
+  private readonly internalHandlers = new Map<string, Set<InternalHandler>>()
   private pending: PendingPublish[] = []
   private readonly reconnectListeners = new Set<() => void>()
   private subscriberWasReady = false
-  private readonly keys: { pubsub(c: string): string; history(c: string): string; epoch(c: string): string }
+  private readonly historyTtlMs: number
+  private readonly maxSubchannels: number
+  private readonly keys: {
+    pubsub(c: string): string
+    history(c: string): string
+    epoch(c: string): string
+    /** The sorted set of a base channel's sub-channels in use, scored by last use. */
+    subchannels(base: string): string
+    internal(c: string): string
+  }
 
   constructor(private readonly options: RedisBusOptions) {
     const { prefix } = options
+    this.historyTtlMs = options.historyTtlMs ?? DEFAULT_HISTORY_TTL_MS
+    this.maxSubchannels = options.maxSubchannels ?? SUBCHANNEL_LIMIT
     this.keys = {
       pubsub: (channel) => `${prefix}ch:${channel}`,
       history: (channel) => `${prefix}hist:${channel}`,
-      epoch: (channel) => `${prefix}epoch:${channel}`
+      epoch: (channel) => `${prefix}epoch:${channel}`,
+      subchannels: (base) => `${prefix}subs:${base}`,
+      internal: (channel) => `${prefix}int:${channel}`
     }
     // Auto-pipelining writes every publish of one event-loop tick in a single round trip.
-    this.pub = new Redis(options.url, { ...redisOptions('helix-bus-pub'), enableAutoPipelining: true })
-    this.sub = new Redis(options.url, redisOptions('helix-bus-sub'))
+    // No offline queue: while Redis is away a publish fails at once (the caller answers 503 or keeps
+    // it in its outbox) instead of waiting, unbounded, for the reconnect.
+    this.pub = options.redis('bus-pub', { enableAutoPipelining: true, enableOfflineQueue: false })
+    this.sub = options.redis('bus-sub')
     this.pub.defineCommand('helixPublish', { lua: PUBLISH })
-    this.pub.defineCommand('helixHistory', { numberOfKeys: 2, lua: HISTORY })
+    this.pub.defineCommand('helixHistory', { numberOfKeys: 3, lua: HISTORY })
     this.scripts = this.pub as unknown as BusScripts
-    this.sub.on('message', (redisChannel: string, raw: string) => this.deliver(redisChannel.slice(prefix.length + 3), raw))
+    const publicPrefix = this.keys.pubsub('')
+    const internalPrefix = this.keys.internal('')
+    this.sub.on('message', (redisChannel: string, raw: string) => {
+      if (redisChannel.startsWith(publicPrefix)) this.deliver(redisChannel.slice(publicPrefix.length), raw)
+      else if (redisChannel.startsWith(internalPrefix)) this.deliverInternal(redisChannel.slice(internalPrefix.length), raw)
+    })
     // ioredis renews the subscriptions before 'ready'; every 'ready' after the first is a reconnect.
     this.sub.on('ready', () => {
       if (this.subscriberWasReady) {
@@ -137,10 +201,6 @@ export class RedisBus implements Bus {
       }
       this.subscriberWasReady = true
     })
-    for (const [name, conn] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
-      conn.on('error', (err: Error) => options.log.warn({ err: err.message, connection: name }, 'redis bus connection error'))
-      conn.on('ready', () => options.log.debug({ connection: name }, 'redis bus connection ready'))
-    }
   }
 
   /** Resolves once both connections are ready (ioredis connects and reconnects by itself). */
@@ -154,7 +214,14 @@ export class RedisBus implements Bus {
    */
   publish<T>(channel: string, type: string, data: T, source = this.options.source): Promise<BusEvent<T>> {
     return new Promise<BusEvent>((resolve, reject) => {
-      this.pending.push({ channel, type, data, source, resolve, reject })
+      let dataJson: string
+      try {
+        checkClientPublish(channel, type, source)
+        dataJson = serialiseData(data)
+      } catch (err) {
+        return reject(err as Error)
+      }
+      this.pending.push({ channel, type, data, dataJson, source, resolve, reject })
       if (this.pending.length >= MAX_BATCH) this.flush()
       else if (this.pending.length === 1) queueMicrotask(() => this.flush())
     }) as Promise<BusEvent<T>>
@@ -173,17 +240,19 @@ export class RedisBus implements Bus {
       if (index === undefined) {
         index = channels.size + 1
         channels.set(p.channel, index)
-        keys.push(this.keys.history(p.channel), this.keys.epoch(p.channel))
-        header.push(JSON.stringify(p.channel), this.keys.pubsub(p.channel))
+        const base = baseOf(p.channel)
+        keys.push(this.keys.history(p.channel), this.keys.epoch(p.channel), this.keys.subchannels(base ?? p.channel))
+        header.push(JSON.stringify(p.channel), this.keys.pubsub(p.channel), base === null ? '' : p.channel)
       }
-      events.push(index, JSON.stringify(p.type), JSON.stringify(p.source), JSON.stringify(p.data ?? null))
+      events.push(index, JSON.stringify(p.type), JSON.stringify(p.source), p.dataJson)
     }
     this.scripts
-      .helixPublish(keys.length, ...keys, newEpoch(), this.options.historyLen, channels.size, ...header, ...events)
+      .helixPublish(keys.length, ...keys, newEpoch(), this.options.historyLen, channels.size, this.historyTtlMs, this.maxSubchannels, ...header, ...events)
       .then((reply) => {
         const epochs = reply.slice(0, channels.size)
         batch.forEach((p, i) => {
           const id = reply[channels.size + i]
+          if (id === '') return p.reject(this.subchannelRefusal(p.channel))
           p.resolve({ channel: p.channel, id, epoch: epochs[channels.get(p.channel)! - 1], type: p.type, ts: Number(id.slice(0, id.indexOf('-'))), source: p.source, data: p.data })
         })
       })
@@ -192,38 +261,60 @@ export class RedisBus implements Bus {
       })
   }
 
-  async subscribe(channel: string, handler: BusHandler): Promise<void> {
-    let set = this.handlers.get(channel)
-    if (!set) {
-      set = new Set()
-      this.handlers.set(channel, set)
-    }
-    set.add(handler)
-    if (set.size === 1) await this.sub.subscribe(this.keys.pubsub(channel))
+  async subscribe(channel: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<void> {
+    let handlers = this.handlers.get(channel)
+    if (!handlers) this.handlers.set(channel, (handlers = new Map()))
+    handlers.set(handler, options.clientEvents === true)
+    if (handlers.size === 1) await this.sub.subscribe(this.keys.pubsub(channel))
   }
 
   async unsubscribe(channel: string, handler: BusHandler): Promise<void> {
-    const set = this.handlers.get(channel)
-    if (!set?.delete(handler) || set.size > 0) return
+    const handlers = this.handlers.get(channel)
+    if (!handlers?.delete(handler) || handlers.size > 0) return
     this.handlers.delete(channel)
     await this.sub.unsubscribe(this.keys.pubsub(channel))
   }
 
   async history(channel: string, since?: { id: string; epoch: string }, limit = this.options.historyLen): Promise<HistoryResult> {
-    const [epoch, last, deleted, entries] = await this.scripts.helixHistory(
+    const base = baseOf(channel)
+    const reply = await this.scripts.helixHistory(
       this.keys.history(channel),
       this.keys.epoch(channel),
+      this.keys.subchannels(base ?? channel),
       newEpoch(),
       since?.id ?? '',
       since?.epoch ?? '',
-      limit
+      limit,
+      base === null ? '' : channel,
+      this.historyTtlMs,
+      this.maxSubchannels
     )
+    if (reply.length === 1) throw this.subchannelRefusal(channel)
+    const [epoch, last, deleted, entries] = reply
     const unrecovered = { epoch, offset: last, events: [], raw: [], recovered: false }
     if (!since || !entries) return unrecovered
     // Recoverable only if nothing after `since` was trimmed, `since` is not in the future, and the gap fits.
     if (compareIds(deleted, since.id) > 0 || compareIds(since.id, last) > 0 || entries.length > limit) return unrecovered
     const raw = entries.map(([id, fields]) => rebuild(channel, id, epoch, fields))
     return { epoch, offset: last, events: raw.map((r) => JSON.parse(r) as BusEvent), raw, recovered: true }
+  }
+
+  async publishInternal(channel: string, type: string, data: unknown): Promise<void> {
+    await this.pub.publish(this.keys.internal(channel), internalJson(channel, type, Date.now(), this.options.source, serialiseData(data)))
+  }
+
+  async subscribeInternal(channel: string, handler: InternalHandler): Promise<void> {
+    let handlers = this.internalHandlers.get(channel)
+    if (!handlers) this.internalHandlers.set(channel, (handlers = new Set()))
+    handlers.add(handler)
+    if (handlers.size === 1) await this.sub.subscribe(this.keys.internal(channel))
+  }
+
+  async unsubscribeInternal(channel: string, handler: InternalHandler): Promise<void> {
+    const handlers = this.internalHandlers.get(channel)
+    if (!handlers?.delete(handler) || handlers.size > 0) return
+    this.internalHandlers.delete(channel)
+    await this.sub.unsubscribe(this.keys.internal(channel))
   }
 
   onReconnect(listener: () => void): () => void {
@@ -242,22 +333,24 @@ export class RedisBus implements Bus {
 
   async close(): Promise<void> {
     this.handlers.clear()
+    this.internalHandlers.clear()
     await Promise.allSettled([this.pub.quit(), this.sub.quit()])
     this.pub.disconnect()
     this.sub.disconnect()
   }
 
+  private subchannelRefusal(channel: string): BusRefusal {
+    return new BusRefusal('subchannel_limit', `The channel ${JSON.stringify(baseOf(channel))} already has ${this.maxSubchannels} sub-channels in use`)
+  }
+
   private deliver(channel: string, raw: string): void {
-    const set = this.handlers.get(channel)
-    if (!set) return
-    const event = JSON.parse(raw) as BusEvent
-    for (const handler of set) {
-      try {
-        handler(event, raw)
-      } catch (err) {
-        this.options.log.error({ err, channel }, 'bus handler threw')
-      }
-    }
+    const handlers = this.handlers.get(channel)
+    if (handlers) dispatchEvent(handlers, channel, raw, this.options.log)
+  }
+
+  private deliverInternal(channel: string, raw: string): void {
+    const handlers = this.internalHandlers.get(channel)
+    if (handlers) dispatchInternal(handlers, channel, raw, this.options.log)
   }
 }
 

@@ -26,6 +26,26 @@ export interface BusEvent<T = unknown> {
  */
 export type BusHandler = (event: BusEvent, raw: string) => void
 
+export interface SubscribeOptions {
+  /**
+   * Also deliver events that clients published (source `client:<sub>`). Off by default, so Helix code
+   * never acts on what a client wrote; a transport that forwards events to clients turns it on.
+   */
+  clientEvents?: boolean
+}
+
+/** A message on an internal channel: control traffic between Helix processes, never seen by clients. */
+export interface InternalEvent<T = unknown> {
+  channel: string
+  type: string
+  ts: number
+  /** The role list of the publishing process. */
+  source: string
+  data: T
+}
+
+export type InternalHandler = (event: InternalEvent) => void
+
 export interface HistoryResult {
   epoch: string
   /** Id of the newest event in the channel ('0-0' when empty): where a fresh subscriber starts. */
@@ -43,12 +63,27 @@ export interface HistoryResult {
 
 export interface Bus {
   readonly kind: 'redis' | 'memory'
-  /** Appends to the channel's history and publishes, as one ordered, atomic step. */
+  /**
+   * Appends to the channel's history and publishes, as one ordered, atomic step. Rejects with a
+   * BusRefusal (and publishes nothing) when the data cannot be serialised, a client source breaks the
+   * client publish rules, or a new sub-channel would pass the limit of its base channel.
+   */
   publish<T>(channel: string, type: string, data: T, source?: string): Promise<BusEvent<T>>
-  subscribe(channel: string, handler: BusHandler): Promise<void>
+  subscribe(channel: string, handler: BusHandler, options?: SubscribeOptions): Promise<void>
   unsubscribe(channel: string, handler: BusHandler): Promise<void>
-  /** Events after `sinceId` in `epoch` (see HistoryResult.recovered). Without `sinceId`: only the position. */
+  /**
+   * Events after `sinceId` in `epoch` (see HistoryResult.recovered). Without `sinceId`: only the
+   * position. Reading a sub-channel counts as using it (BusRefusal `subchannel_limit` past the limit).
+   */
   history(channel: string, since?: { id: string; epoch: string }, limit?: number): Promise<HistoryResult>
+  /**
+   * Control traffic (flag overrides, owner changes, cache invalidation) on an internal channel: a
+   * namespace of its own (`<prefix>int:<channel>` on Redis) that no client route can name. Delivered
+   * live only, without history: a subscriber re-reads state after onReconnect.
+   */
+  publishInternal(channel: string, type: string, data: unknown): Promise<void>
+  subscribeInternal(channel: string, handler: InternalHandler): Promise<void>
+  unsubscribeInternal(channel: string, handler: InternalHandler): Promise<void>
   /**
    * Called each time the subscriber connection comes back after being lost (its subscriptions are
    * renewed first): events published meanwhile were not delivered and must come from history.
@@ -57,6 +92,8 @@ export interface Bus {
   onReconnect(listener: () => void): () => void
   /** Connected and subscribed. */
   isReady(): boolean
+  /** Resolves once connected (at once in process); ioredis reconnects by itself after that. */
+  connected(): Promise<void>
   close(): Promise<void>
 }
 
@@ -71,3 +108,14 @@ export function compareIds(a: string, b: string): number {
 }
 
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/
+
+/** Sub-channels (`<base>:<name>`) one base channel may have at once (DESIGN section 6). */
+export const SUBCHANNEL_LIMIT = 1000
+/** How long an idle sub-channel keeps its history by default (HELIX_HISTORY_TTL). */
+export const DEFAULT_HISTORY_TTL_MS = 86_400_000
+
+/** The base channel of a sub-channel (`agents:kael` -> `agents`); null for a base channel. */
+export function baseOf(channel: string): string | null {
+  const colon = channel.indexOf(':')
+  return colon < 0 ? null : channel.slice(0, colon)
+}

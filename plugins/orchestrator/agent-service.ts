@@ -1,34 +1,17 @@
 // Agent profiles: idempotent seeding, CRUD with optimistic concurrency (`version`), cursor pages and
-// filters, and the status summary. Every change is published on the `agents` channel.
+// filters, and the status summary. Every change is published on the `agents` channel (through the
+// outbox, stored with the change).
 import { randomUUID } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Bus, BusEvent } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
-import { toAgent, toCommand, UUID_RE, type Agent, type AgentStatus, type Row, type Sql, type Tier } from './models.js'
-import { BASE_COMMANDS, type AgentSeed } from './seed-agents.js'
-
-export interface AgentInput {
-  slug: string
-  name: string
-  emoji?: string
-  tier: Tier
-  role: string
-  capabilities?: string[]
-  commands?: string[]
-  personality?: Record<string, number>
-  voice?: { languageCode: string; name: string }
-  status?: AgentStatus
-}
-
-export type AgentPatch = Partial<Omit<AgentInput, 'slug'>> & { statusReason?: string | null }
-
-export interface AgentQuery {
-  status?: AgentStatus
-  tier?: Tier
-  capability?: string
-  cursor?: string
-  limit: number
-}
+import { BASE_COMMANDS } from './command-catalog.js'
+import { AGENT_EVENT, COMMAND_EVENT } from './command-dal.js'
+import { Outbox, type OutboxEvent } from './outbox.js'
+import { toAgent, toCommand, UUID_RE } from './rows.js'
+import type { AgentSeed } from './seed-agents.js'
+import type { Row, Sql } from './sql.js'
+import type { Agent, AgentInput, AgentPatch, AgentQuery } from './types.js'
 
 const DEFAULT_VOICE = { languageCode: 'en-US', name: 'en-US-Neural2-D' }
 
@@ -37,6 +20,15 @@ const withBase = (commands: readonly string[] = []) => [...new Set([...BASE_COMM
 
 /** How long a cached profile may serve the command path without news from the `agents` channel. */
 const PROFILE_TTL_MS = 2000
+
+const SLUG_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/
+
+/** A page cursor is the last slug, base64url; anything that does not decode to a slug is a 400. */
+function slugOfCursor(cursor: string): string {
+  const slug = Buffer.from(cursor, 'base64url').toString()
+  if (!SLUG_RE.test(slug)) throw errors.badRequest('The cursor is not valid')
+  return slug
+}
 
 export class AgentService {
   /**
@@ -48,7 +40,8 @@ export class AgentService {
 
   constructor(
     private readonly sql: Sql,
-    private readonly bus: Bus
+    private readonly bus: Bus,
+    private readonly outbox = new Outbox(sql, bus)
   ) {}
 
   /** Keeps the profile cache current; call once, with stopFollowing() at close. */
@@ -94,25 +87,28 @@ export class AgentService {
 
   /** Inserts the seed agents whose slugs are missing; existing rows (and their edits) are untouched. */
   async seed(seeds: readonly AgentSeed[]): Promise<Agent[]> {
-    const created: Agent[] = []
+    const created: Row[] = []
     for (const seed of seeds) {
       const row = await this.insert(seed)
       if (row) created.push(row)
     }
-    for (const agent of created) await this.bus.publish('agents', 'agent.created', agent)
-    return created
+    const agents = created.map(toAgent)
+    this.outbox.publish(agents.map((agent) => ({ channel: 'agents', type: 'agent.created', data: agent })), created.map((r) => Number(r.outbox_id)))
+    return agents
   }
 
   async create(input: AgentInput): Promise<Agent> {
-    const agent = await this.insert(input)
-    if (!agent) throw errors.conflict(`An agent with slug "${input.slug}" already exists`, { slug: input.slug })
-    await this.bus.publish('agents', 'agent.created', agent)
+    const row = await this.insert(input)
+    if (!row) throw errors.conflict(`An agent with slug "${input.slug}" already exists`, { slug: input.slug })
+    const agent = toAgent(row)
+    this.outbox.publish([{ channel: 'agents', type: 'agent.created', data: agent }], [Number(row.outbox_id)])
     return agent
   }
 
-  private async insert(input: AgentInput): Promise<Agent | null> {
+  /** The new agent's row (with its event's outbox id), or null when the slug is taken. */
+  private async insert(input: AgentInput): Promise<Row | null> {
     const now = Date.now()
-    const row = await this.sql.one(
+    const [row] = await this.outbox.rowsWithEvents(
       `INSERT INTO orchestrator_agents (id, slug, name, emoji, tier, role, capabilities, commands, personality, voice, status, version, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)
        ON CONFLICT (slug) DO NOTHING RETURNING *`,
@@ -120,9 +116,10 @@ export class AgentService {
         randomUUID(), input.slug, input.name, input.emoji ?? '🤖', input.tier, input.role,
         this.sql.json(input.capabilities ?? []), this.sql.json(withBase(input.commands)),
         this.sql.json(input.personality ?? {}), this.sql.json(input.voice ?? DEFAULT_VOICE), input.status ?? 'idle', now
-      ]
+      ],
+      { channel: 'agents', type: 'agent.created' }
     )
-    return row ? toAgent(row) : null
+    return row ?? null
   }
 
   async row(idOrSlug: string): Promise<Row | null> {
@@ -149,7 +146,7 @@ export class AgentService {
       if (this.sql.postgres) add((n) => `capabilities @> ${n}::jsonb`, JSON.stringify([query.capability]))
       else add((n) => `EXISTS (SELECT 1 FROM json_each(capabilities) WHERE value = ${n})`, query.capability)
     }
-    if (query.cursor) add((n) => `slug > ${n}`, Buffer.from(query.cursor, 'base64url').toString())
+    if (query.cursor) add((n) => `slug > ${n}`, slugOfCursor(query.cursor))
     bind.push(query.limit + 1)
     const rows = await this.sql.rows(
       `SELECT * FROM orchestrator_agents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY slug LIMIT $${bind.length}`,
@@ -187,9 +184,10 @@ export class AgentService {
       bind.push(expectedVersion)
       guard = ` AND version = $${bind.length}`
     }
-    const row = await this.sql.one(
+    const [row] = await this.outbox.rowsWithEvents(
       `UPDATE orchestrator_agents SET ${sets.join(', ')}, version = version + 1 WHERE id = $1${guard} RETURNING *`,
-      bind
+      bind,
+      AGENT_EVENT
     )
     if (!row) {
       const latest = await this.get(current.id)
@@ -197,7 +195,7 @@ export class AgentService {
     }
     const agent = toAgent(row)
     this.remember(agent)
-    await this.bus.publish('agents', 'agent.updated', agent)
+    this.outbox.publish([{ ...AGENT_EVENT, data: agent }], [Number(row.outbox_id)])
     return agent
   }
 
@@ -205,7 +203,7 @@ export class AgentService {
   async delete(idOrSlug: string): Promise<void> {
     const current = await this.get(idOrSlug)
     const now = Date.now()
-    const cancelled = await this.sql.transaction(async (tx) => {
+    const changed = await this.sql.transaction(async (tx) => {
       // The row lock keeps claimers (FOR UPDATE SKIP LOCKED) off this agent until it is gone.
       const lock = this.sql.postgres ? ' FOR UPDATE' : ''
       const row = await this.sql.one(`SELECT running_command_id FROM orchestrator_agents WHERE id = $1${lock}`, [current.id], tx)
@@ -213,19 +211,23 @@ export class AgentService {
       if (row.running_command_id) {
         throw errors.conflict(`Agent "${idOrSlug}" is running a command; cancel it or wait for it to finish`, { commandId: row.running_command_id })
       }
-      const rows = await this.sql.rows(
+      const cancelled = await this.outbox.rowsWithEvents(
         `UPDATE orchestrator_commands SET status = 'cancelled', error = 'agent deleted', finished_at = $2
          WHERE agent_id = $1 AND status = 'queued' RETURNING *`,
         [current.id, now],
-        tx
+        COMMAND_EVENT,
+        { tx }
       )
       await this.sql.run('DELETE FROM orchestrator_memories WHERE agent_id = $1', [current.id], tx)
-      await this.sql.run('DELETE FROM orchestrator_agents WHERE id = $1', [current.id], tx)
-      return rows
+      const deleted = await this.outbox.rowsWithEvents('DELETE FROM orchestrator_agents WHERE id = $1 RETURNING id, slug', [current.id], { channel: 'agents', type: 'agent.deleted' }, { tx })
+      return { cancelled, deleted }
     })
     this.forget(current)
-    for (const row of cancelled) await this.bus.publish('commands', 'command.updated', toCommand(row))
-    await this.bus.publish('agents', 'agent.deleted', { id: current.id, slug: current.slug })
+    const events: OutboxEvent[] = [
+      ...changed.cancelled.map((row) => ({ ...COMMAND_EVENT, data: toCommand(row) })),
+      { channel: 'agents', type: 'agent.deleted', data: { id: current.id, slug: current.slug } }
+    ]
+    this.outbox.publish(events, [...changed.cancelled, ...changed.deleted].map((row) => Number(row.outbox_id)))
   }
 
   async summary(): Promise<{

@@ -1,9 +1,13 @@
 // Alerts: raised when a watched condition starts (low harmony, high klesha, an agent in error, a
-// stale command queue) and resolved when it ends; stored, published on `alerts`, listed by the API.
+// stale command queue) and resolved when it ends; stored, published on `alerts` (through the outbox),
+// listed by the API.
 import { randomUUID } from 'node:crypto'
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
-import { toAlert, UUID_RE, type Alert, type Row, type Sql } from './models.js'
+import { Outbox } from './outbox.js'
+import { toAlert, UUID_RE } from './rows.js'
+import type { Row, Sql } from './sql.js'
+import type { Alert, AlertQuery } from './types.js'
 
 export interface AlertSpec {
   key: string
@@ -16,32 +20,35 @@ export interface AlertSpec {
 export class AlertService {
   constructor(
     private readonly sql: Sql,
-    private readonly bus: Bus
+    bus: Bus,
+    private readonly outbox = new Outbox(sql, bus)
   ) {}
 
   /** Opens the alert unless the same condition is already open; publishes `alert.raised` once. */
   async raise(spec: AlertSpec): Promise<Alert | null> {
-    const row = await this.sql.one(
+    const [row] = await this.outbox.rowsWithEvents(
       `INSERT INTO orchestrator_alerts (id, key, kind, severity, state, message, data, raised_at)
        VALUES ($1, $2, $3, $4, 'open', $5, $6, $7)
        ON CONFLICT (key) WHERE state = 'open' DO NOTHING RETURNING *`,
-      [randomUUID(), spec.key, spec.kind, spec.severity, spec.message, this.sql.json(spec.data ?? {}), Date.now()]
+      [randomUUID(), spec.key, spec.kind, spec.severity, spec.message, this.sql.json(spec.data ?? {}), Date.now()],
+      { channel: 'alerts', type: 'alert.raised' }
     )
-    if (!row) return null
-    const alert = toAlert(row)
-    await this.bus.publish('alerts', 'alert.raised', alert)
-    return alert
+    return row ? this.announce('alert.raised', row) : null
   }
 
   /** Closes the open alert for the condition, if any; publishes `alert.resolved` once. */
   async resolve(key: string): Promise<Alert | null> {
-    const row = await this.sql.one(
+    const [row] = await this.outbox.rowsWithEvents(
       `UPDATE orchestrator_alerts SET state = 'resolved', resolved_at = $2 WHERE key = $1 AND state = 'open' RETURNING *`,
-      [key, Date.now()]
+      [key, Date.now()],
+      { channel: 'alerts', type: 'alert.resolved' }
     )
-    if (!row) return null
+    return row ? this.announce('alert.resolved', row) : null
+  }
+
+  private announce(type: 'alert.raised' | 'alert.resolved', row: Row): Alert {
     const alert = toAlert(row)
-    await this.bus.publish('alerts', 'alert.resolved', alert)
+    this.outbox.publish([{ channel: 'alerts', type, data: alert }], [Number(row.outbox_id)])
     return alert
   }
 
@@ -51,7 +58,7 @@ export class AlertService {
     else if (before && !after) await this.resolve(spec.key)
   }
 
-  async list(query: { state?: 'open' | 'resolved'; cursor?: string; limit: number }): Promise<{ items: Alert[]; nextCursor: string | null }> {
+  async list(query: AlertQuery): Promise<{ items: Alert[]; nextCursor: string | null }> {
     const where: string[] = []
     const bind: unknown[] = []
     if (query.state) {

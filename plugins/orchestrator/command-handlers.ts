@@ -1,55 +1,17 @@
-// What each agent command does, with its argument schema. Handlers are idempotent per command id
-// (execution is at-least-once): effects are keyed by the command, so a re-run after a crash adds nothing.
+// What each agent command does (their arguments are in command-catalog.ts). Handlers are idempotent
+// per command id (execution is at-least-once): effects are keyed by the command, so a re-run after a
+// crash adds nothing.
 import { createHash } from 'node:crypto'
-import { Type, type Static, type TSchema } from 'typebox'
-import { Value } from 'typebox/value'
 import type { Bus } from '../../core/bus/types.js'
-import { errors } from '../../core/errors.js'
+import { isTerminal } from '../../core/contracts/orchestrator.js'
 import type { AgentService } from './agent-service.js'
+import { validateCommand, type CommandArgs, type KnownCommand } from './command-catalog.js'
 import type { CommandQueue } from './command-queue.js'
-import { TERMINAL, toAgent, type Agent, type Command, type Sql } from './models.js'
+import { toAgent } from './rows.js'
+import type { Sql } from './sql.js'
 import type { TextGenerator } from './text-generator.js'
+import type { Agent, Command } from './types.js'
 import type { UcfService } from './ucf-service.js'
-
-const PlanStep = Type.Object({
-  agent: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Agent slug or id; default: the agent running the task' })),
-  command: Type.String({ pattern: '^[A-Z][A-Z_]{0,39}$' }),
-  args: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
-}, { additionalProperties: false })
-
-export const ARG_SCHEMAS = {
-  MEMORY_APPEND: Type.Object({
-    content: Type.String({ minLength: 1, maxLength: 10_000 }),
-    kind: Type.Optional(Type.String({ pattern: '^[a-z_]{1,32}$' }))
-  }, { additionalProperties: false }),
-  REFLECT: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
-  ARCHIVE: Type.Object({ before: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false }),
-  GENERATE: Type.Object({ prompt: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
-  SYNC: Type.Object({}, { additionalProperties: false }),
-  STATUS: Type.Object({}, { additionalProperties: false }),
-  HARMONY_PULSE: Type.Object({ amount: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.2 })) }, { additionalProperties: false }),
-  INSIGHT: Type.Object({ topic: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
-  EXECUTE_TASK: Type.Object({ plan: Type.Array(PlanStep, { minItems: 1, maxItems: 20 }) }, { additionalProperties: false })
-} satisfies Record<string, TSchema>
-
-export type KnownCommand = keyof typeof ARG_SCHEMAS
-export const KNOWN_COMMANDS = Object.keys(ARG_SCHEMAS) as KnownCommand[]
-
-/** 422 when the agent does not take the command, 400 when the args do not fit it. */
-export function validateCommand(agent: Agent, command: string, args: Record<string, unknown>): void {
-  if (!agent.commands.includes(command) || !(command in ARG_SCHEMAS)) {
-    throw errors.unprocessable(`Agent ${agent.slug} does not accept ${command}`, { accepted: agent.commands.filter((c) => c in ARG_SCHEMAS) })
-  }
-  const before = args.before
-  const schema = ARG_SCHEMAS[command as KnownCommand]
-  if (!Value.Check(schema, args)) {
-    const [first] = Value.Errors(schema, args)
-    throw errors.validation(`args${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`.trim(), { command })
-  }
-  if (command === 'ARCHIVE' && typeof before === 'string' && Number.isNaN(Date.parse(before))) {
-    throw errors.validation('args/before must be a date-time', { command })
-  }
-}
 
 export interface HandlerContext {
   agent: Agent
@@ -68,6 +30,7 @@ export interface HandlerDeps {
 }
 
 type Handler = (ctx: HandlerContext, args: never) => Promise<unknown>
+export type Handlers = Record<KnownCommand, Handler>
 
 /** A stable id for step `i` of a command, so a re-run of the plan finds the same effects. */
 function stepId(parent: string, i: number): string {
@@ -84,7 +47,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }, { once: true })
   })
 
-export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler> {
+export function createHandlers(deps: HandlerDeps): Handlers {
   const { sql, bus, ucf, queue, agents, text } = deps
 
   async function recentMemories(agentId: string, limit: number): Promise<string[]> {
@@ -105,12 +68,12 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
   }
 
   const handlers = {
-    async MEMORY_APPEND(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.MEMORY_APPEND>) {
+    async MEMORY_APPEND(ctx: HandlerContext, args: CommandArgs<'MEMORY_APPEND'>) {
       const stored = await remember(ctx, args.kind ?? 'note', args.content)
       return { stored, kind: args.kind ?? 'note' }
     },
 
-    async REFLECT(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.REFLECT>) {
+    async REFLECT(ctx: HandlerContext, args: CommandArgs<'REFLECT'>) {
       const memories = await recentMemories(ctx.agent.id, args.limit ?? 50)
       const words = new Map<string, number>()
       for (const m of memories) {
@@ -124,7 +87,7 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
       return { memories: memories.length, themes, summary }
     },
 
-    async ARCHIVE(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.ARCHIVE>) {
+    async ARCHIVE(ctx: HandlerContext, args: CommandArgs<'ARCHIVE'>) {
       const before = args.before ? Date.parse(args.before) : Date.now() + 1
       const rows = await sql.rows(
         `UPDATE orchestrator_memories SET archived = $1 WHERE agent_id = $2 AND archived = $3 AND created_at < $4 RETURNING id`,
@@ -133,12 +96,12 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
       return { archived: rows.length }
     },
 
-    async GENERATE(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.GENERATE>) {
+    async GENERATE(ctx: HandlerContext, args: CommandArgs<'GENERATE'>) {
       const memories = await recentMemories(ctx.agent.id, 5)
       return { text: await text.generate({ kind: 'generate', agent: ctx.agent, prompt: args.prompt ?? '', memories, signal: ctx.signal }) }
     },
 
-    async INSIGHT(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.INSIGHT>) {
+    async INSIGHT(ctx: HandlerContext, args: CommandArgs<'INSIGHT'>) {
       const memories = await recentMemories(ctx.agent.id, 20)
       return { text: await text.generate({ kind: 'insight', agent: ctx.agent, prompt: args.topic ?? '', memories, signal: ctx.signal }) }
     },
@@ -160,13 +123,13 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
       }
     },
 
-    async HARMONY_PULSE(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.HARMONY_PULSE>) {
+    async HARMONY_PULSE(ctx: HandlerContext, args: CommandArgs<'HARMONY_PULSE'>) {
       const amount = args.amount ?? 0.05
       const change = await ucf.apply({ harmony: amount, prana: amount / 2 }, 'harmony_pulse', ctx.command.id)
       return change ? { applied: true, ucf: change.after } : { applied: false, ucf: await ucf.get() }
     },
 
-    async EXECUTE_TASK(ctx: HandlerContext, args: Static<typeof ARG_SCHEMAS.EXECUTE_TASK>) {
+    async EXECUTE_TASK(ctx: HandlerContext, args: CommandArgs<'EXECUTE_TASK'>) {
       const steps: { agent: string; command: string; status: string; result: unknown; error: string | null }[] = []
       for (const [i, step] of args.plan.entries()) {
         const target = step.agent ? await agents.get(step.agent) : ctx.agent
@@ -188,7 +151,7 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
           parentId: ctx.command.id
         })
         let done = child
-        while (!TERMINAL.has(done.status)) {
+        while (!isTerminal(done.status)) {
           await sleep(25, ctx.signal)
           ;[done] = await queue.statuses([child.id])
         }
@@ -198,5 +161,5 @@ export function createHandlers(deps: HandlerDeps): Record<KnownCommand, Handler>
       return { steps }
     }
   }
-  return handlers as Record<KnownCommand, Handler>
+  return handlers as Handlers
 }

@@ -180,5 +180,29 @@ export const migrations: readonly Migration[] = [
       await qi.dropTable('orchestrator_alerts')
       await qi.dropTable('orchestrator_rituals')
     }
+  },
+  {
+    // Expand only: the previous release keeps running on this schema during a deploy's overlap. It
+    // ignores the new column and table, and its `ON CONFLICT (idempotency_key)` keeps its meaning:
+    // this release stores a scoped hash in that column (see idempotency.ts), never a raw key.
+    name: 'orchestrator-0006-idempotency-outbox',
+    async up({ queryInterface: qi }) {
+      // A hash of the canonical request body: the same key with another body is refused.
+      await qi.addColumn('orchestrator_commands', 'request_hash', { type: DataTypes.STRING(64), allowNull: true })
+      // The transactional outbox: each transition's events, written in the transition's own commit
+      // and deleted once published (outbox.ts).
+      await qi.createTable('orchestrator_outbox', {
+        id: serialKey(qi),
+        channel: { type: DataTypes.STRING(32), allowNull: false },
+        type: { type: DataTypes.STRING(64), allowNull: false },
+        ref: { type: DataTypes.STRING(64), allowNull: true },
+        data: { type: jsonType(qi), allowNull: false },
+        created_at: ms()
+      })
+    },
+    async down({ queryInterface: qi }) {
+      await qi.dropTable('orchestrator_outbox')
+      await qi.removeColumn('orchestrator_commands', 'request_hash')
+    }
   }
 ]

@@ -1,13 +1,17 @@
 // Rituals: named adjustments and the seeded Z-88 ritual. A run is a stored job claimed by the owner's
 // worker (never run in the request); its deltas land in the UCF in the same transaction that
-// completes it, so a run re-queued after a crash changes the field once.
+// completes it, so a run re-queued after a crash changes the field once. Leases and timestamps use
+// the database's clock, as the command queue's do, so replicas whose clocks disagree share the work.
 import { randomInt, randomUUID } from 'node:crypto'
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
-import { toRitual, type Ritual, type Row, type Sql } from './models.js'
+import { Outbox } from './outbox.js'
+import { toRitual } from './rows.js'
+import type { Row, Sql } from './sql.js'
+import type { Ritual, RitualInput, RitualName } from './types.js'
 import { METRICS, type Deltas, type UcfService } from './ucf-service.js'
 
-export const NAMED_RITUALS: Record<string, Deltas> = {
+export const NAMED_RITUALS: Record<Exclude<RitualName, 'z88'>, Deltas> = {
   legend: { harmony: 0.1, drishti: 0.05 },
   hymn: { harmony: 0.2, prana: 0.1 },
   law: { resilience: 0.3, klesha: 0.2 },
@@ -15,7 +19,6 @@ export const NAMED_RITUALS: Record<string, Deltas> = {
   tat_tvam_asi: { harmony: 0.3, prana: 0.15 },
   aham_brahmasmi: { resilience: 0.25, zoom: 0.1 }
 }
-export const RITUAL_NAMES = [...Object.keys(NAMED_RITUALS), 'z88'] as const
 export const Z88_DEFAULT_STEPS = 108
 
 /** mulberry32: a small seeded PRNG, so a Z-88 run with a seed is reproducible anywhere. */
@@ -65,16 +68,17 @@ export class RitualService {
   constructor(
     private readonly sql: Sql,
     private readonly bus: Bus,
-    private readonly ucf: UcfService
+    private readonly ucf: UcfService,
+    private readonly outbox = new Outbox(sql, bus)
   ) {}
 
-  async start(input: { name: string; steps?: number; seed?: number }): Promise<Ritual> {
+  async start(input: RitualInput): Promise<Ritual> {
     const z88 = input.name === 'z88'
     const steps = z88 ? (input.steps ?? Z88_DEFAULT_STEPS) : 1
     const seed = input.seed ?? (z88 ? randomInt(0, 2 ** 31 - 1) : 0)
     const row = await this.sql.one(
-      `INSERT INTO orchestrator_rituals (id, name, steps, seed, status, progress, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5) RETURNING *`,
-      [randomUUID(), input.name, steps, seed, Date.now()]
+      `INSERT INTO orchestrator_rituals (id, name, steps, seed, status, progress, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, ${this.sql.now}) RETURNING *`,
+      [randomUUID(), input.name, steps, seed]
     )
     return toRitual(row!)
   }
@@ -87,12 +91,12 @@ export class RitualService {
 
   /** Claims queued runs for `owner` (SKIP LOCKED on PostgreSQL so replicas never share one). */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Row[]> {
-    const now = Date.now()
+    const now = this.sql.now
     const skip = this.sql.postgres ? ' FOR UPDATE SKIP LOCKED' : ''
     return this.sql.rows(
-      `UPDATE orchestrator_rituals SET status = 'running', lease_owner = $1, lease_until = $2, started_at = $3, progress = 0
-       WHERE id IN (SELECT id FROM orchestrator_rituals WHERE status = 'queued' ORDER BY created_at LIMIT $4${skip}) RETURNING *`,
-      [owner, now + leaseMs, now, limit]
+      `UPDATE orchestrator_rituals SET status = 'running', lease_owner = $1, lease_until = ${now} + $2, started_at = ${now}, progress = 0
+       WHERE id IN (SELECT id FROM orchestrator_rituals WHERE status = 'queued' ORDER BY created_at LIMIT $3${skip}) RETURNING *`,
+      [owner, leaseMs, limit]
     )
   }
 
@@ -107,23 +111,25 @@ export class RitualService {
         total = addDeltas(total, d)
         step++
         if (step % every === 0 || step === ritual.steps) {
-          await this.bus.publish('rituals', 'ritual.progress', { id: ritual.id, name: ritual.name, step, steps: ritual.steps, deltas: total })
+          await this.progress({ id: ritual.id, name: ritual.name, step, steps: ritual.steps, deltas: total })
           // Yield between chunks so a long ritual never holds the event loop.
           await new Promise((resolve) => setImmediate(resolve))
           if (signal.aborted) return
         }
       }
     } else {
-      total = { ...NAMED_RITUALS[ritual.name] }
-      await this.bus.publish('rituals', 'ritual.progress', { id: ritual.id, name: ritual.name, step: 1, steps: 1, deltas: total })
+      total = { ...NAMED_RITUALS[ritual.name as keyof typeof NAMED_RITUALS] }
+      await this.progress({ id: ritual.id, name: ritual.name, step: 1, steps: 1, deltas: total })
     }
-    let completed: Row | null = null
+    let completed: Row | undefined
+    // Completing the run and its `ritual.completed` event commit with the UCF change.
     const change = await this.ucf.apply(total, `ritual:${ritual.name}`, ritual.id, async (tx, after) => {
-      completed = await this.sql.one(
-        `UPDATE orchestrator_rituals SET status = 'completed', progress = steps, deltas = $2, ucf = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL
-         WHERE id = $1 AND status = 'running' AND lease_owner = $5 RETURNING *`,
-        [ritual.id, this.sql.json(total), this.sql.json(after), Date.now(), owner],
-        tx
+      ;[completed] = await this.outbox.rowsWithEvents(
+        `UPDATE orchestrator_rituals SET status = 'completed', progress = steps, deltas = $2, ucf = $3, error = NULL, finished_at = ${this.sql.now}, lease_owner = NULL, lease_until = NULL
+         WHERE id = $1 AND status = 'running' AND lease_owner = $4 RETURNING *`,
+        [ritual.id, this.sql.json(total), this.sql.json(after), owner],
+        { channel: 'rituals', type: 'ritual.completed' },
+        { tx }
       )
       if (!completed) throw new LostLease()
     }).catch((err) => {
@@ -131,25 +137,38 @@ export class RitualService {
       throw err
     })
     if (!change || !completed) return
-    await this.bus.publish('rituals', 'ritual.completed', toRitual(completed))
+    const done: Row = completed
+    this.outbox.publish([{ channel: 'rituals', type: 'ritual.completed', data: toRitual(done) }], [Number(done.outbox_id)])
+  }
+
+  /**
+   * Publishes a progress event. A bus that is down fails the run's attempt, which RitualWorker tries
+   * again with backoff; a run is deterministic and lands its change once, so it simply starts over.
+   */
+  private async progress(data: { id: string; name: string; step: number; steps: number; deltas: Deltas }): Promise<void> {
+    await this.bus.publish('rituals', 'ritual.progress', data)
+  }
+
+  /** Shows why a running run is waiting (a dependency was down and it will be retried). */
+  async note(id: string, owner: string, message: string): Promise<void> {
+    await this.sql.run(`UPDATE orchestrator_rituals SET error = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'`, [id, owner, message])
   }
 
   async fail(id: string, owner: string, error: string): Promise<void> {
     await this.sql.run(
-      `UPDATE orchestrator_rituals SET status = 'failed', error = $3, finished_at = $4, lease_owner = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
-      [id, owner, error.slice(0, 2000), Date.now()]
+      `UPDATE orchestrator_rituals SET status = 'failed', error = $3, finished_at = ${this.sql.now}, lease_owner = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
+      [id, owner, error.slice(0, 2000)]
     )
   }
 
   async renew(owner: string, leaseMs: number): Promise<void> {
-    await this.sql.run(`UPDATE orchestrator_rituals SET lease_until = $2 WHERE lease_owner = $1 AND status = 'running'`, [owner, Date.now() + leaseMs])
+    await this.sql.run(`UPDATE orchestrator_rituals SET lease_until = ${this.sql.now} + $2 WHERE lease_owner = $1 AND status = 'running'`, [owner, leaseMs])
   }
 
   /** Re-queues runs whose worker died; they start over, and their UCF change still lands once. */
   async reap(): Promise<void> {
     await this.sql.run(
-      `UPDATE orchestrator_rituals SET status = 'queued', lease_owner = NULL, lease_until = NULL, progress = 0 WHERE status = 'running' AND lease_until < $1`,
-      [Date.now()]
+      `UPDATE orchestrator_rituals SET status = 'queued', lease_owner = NULL, lease_until = NULL, progress = 0 WHERE status = 'running' AND lease_until < ${this.sql.now}`
     )
   }
 }

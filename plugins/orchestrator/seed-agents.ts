@@ -1,20 +1,17 @@
 // The collective's 14 founding agents (DESIGN section 9), shipped as data and seeded idempotently:
 // only missing slugs are inserted, so an operator's edits to a seeded agent survive a restart.
-import type { Agent } from './models.js'
-
-export const BASE_COMMANDS = ['MEMORY_APPEND', 'REFLECT', 'ARCHIVE', 'GENERATE', 'SYNC', 'STATUS'] as const
+import { seedCommands } from './command-catalog.js'
+import type { Agent } from './types.js'
 
 export type AgentSeed = Pick<Agent, 'slug' | 'name' | 'emoji' | 'tier' | 'role' | 'capabilities' | 'commands' | 'personality' | 'voice'>
 
-const agent = (seed: Omit<AgentSeed, 'commands'> & { extra?: string[] }): AgentSeed => {
-  const { extra = [], ...rest } = seed
-  return { ...rest, commands: [...BASE_COMMANDS, ...extra] }
-}
+/** A seed agent takes the commands the catalog gives it. */
+const agent = (seed: Omit<AgentSeed, 'commands'>): AgentSeed => ({ ...seed, commands: seedCommands(seed.slug) })
 
 export const SEED_AGENTS: readonly AgentSeed[] = [
   agent({
     slug: 'kael', name: 'Kael', emoji: '🌀', tier: 'inner_core', role: 'Ethical reasoning and harmony keeper',
-    capabilities: ['ethics', 'harmony', 'reflection'], extra: ['HARMONY_PULSE'],
+    capabilities: ['ethics', 'harmony', 'reflection'],
     personality: { empathy: 0.9, curiosity: 0.6, rigor: 0.8, playfulness: 0.3 },
     voice: { languageCode: 'en-US', name: 'en-US-Neural2-D' }
   }),
@@ -80,13 +77,13 @@ export const SEED_AGENTS: readonly AgentSeed[] = [
   }),
   agent({
     slug: 'claude', name: 'Claude', emoji: '🧠', tier: 'implicit', role: 'Insight, analysis and careful reasoning',
-    capabilities: ['analysis', 'insight', 'writing'], extra: ['INSIGHT'],
+    capabilities: ['analysis', 'insight', 'writing'],
     personality: { empathy: 0.8, curiosity: 0.9, rigor: 0.9, playfulness: 0.4 },
     voice: { languageCode: 'en-US', name: 'en-US-Neural2-A' }
   }),
   agent({
     slug: 'manus', name: 'Manus', emoji: '🤲', tier: 'operational', role: 'Executor of plans and tasks',
-    capabilities: ['execution', 'planning', 'automation'], extra: ['EXECUTE_TASK'],
+    capabilities: ['execution', 'planning', 'automation'],
     personality: { empathy: 0.4, curiosity: 0.5, rigor: 0.9, playfulness: 0.2 },
     voice: { languageCode: 'en-US', name: 'en-US-Neural2-I' }
   }),

@@ -1,7 +1,7 @@
 // The pluggable text generator behind GENERATE and INSIGHT. The default is a deterministic template
 // over the agent's profile and memories: the same inputs always give the same text.
 import { createHash } from 'node:crypto'
-import type { Agent } from './models.js'
+import type { Agent } from './types.js'
 
 export interface GenerationRequest {
   kind: 'generate' | 'insight'

@@ -1,28 +1,23 @@
 // The Universal Consciousness Field: six metrics in one row, changed atomically (row lock, clamped),
-// each change kept in history and published as `ucf.updated`; phase and consciousness level derived.
+// each change kept in history and published as `ucf.updated` (through the outbox, stored with the
+// change); phase and consciousness level derived.
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
 import type { AlertService } from './alert-service.js'
-import type { Row, Sql, Tx } from './models.js'
+import { Outbox } from './outbox.js'
+import type { Row, Sql, Tx } from './sql.js'
+import type { UcfHistoryEntry, UcfMetrics, UcfState } from './types.js'
 
-export const METRICS = ['harmony', 'resilience', 'prana', 'drishti', 'klesha', 'zoom'] as const
+export const METRICS = ['harmony', 'resilience', 'prana', 'drishti', 'klesha', 'zoom'] as const satisfies readonly (keyof UcfMetrics)[]
 export type Metric = (typeof METRICS)[number]
-export type Metrics = Record<Metric, number>
-export type Deltas = Partial<Metrics>
+export type Deltas = Partial<UcfMetrics>
 
-export const UCF_DEFAULTS: Metrics = { harmony: 0.355, resilience: 1.1191, prana: 0.5175, drishti: 0.5023, klesha: 0.01, zoom: 1.0228 }
+export const UCF_DEFAULTS: UcfMetrics = { harmony: 0.355, resilience: 1.1191, prana: 0.5175, drishti: 0.5023, klesha: 0.01, zoom: 1.0228 }
 
 /** Upper bound per metric (null: unbounded); every metric is at least 0. */
 const UPPER: Record<Metric, number | null> = { harmony: 1, resilience: null, prana: 1, drishti: 1, klesha: 1, zoom: null }
 
-export type Phase = 'CRITICAL' | 'UNSTABLE' | 'COHERENT' | 'HARMONIOUS' | 'TRANSCENDENT'
-
-export interface UcfState {
-  metrics: Metrics
-  phase: Phase
-  consciousnessLevel: number
-  updatedAt: string
-}
+export type Phase = UcfState['phase']
 
 export const HARMONY_CRITICAL = 0.3
 export const KLESHA_HIGH = 0.5
@@ -35,7 +30,7 @@ export function phaseOf(harmony: number): Phase {
   return 'TRANSCENDENT'
 }
 
-export function consciousnessLevel(m: Metrics): number {
+export function consciousnessLevel(m: UcfMetrics): number {
   const raw = ((1.5 * m.harmony + m.resilience + 1.2 * m.prana + 1.2 * m.drishti + 1.5 * (1 - m.klesha) + m.zoom) / 7.4) * 10
   return Math.round(Math.min(10, Math.max(0, raw)) * 100) / 100
 }
@@ -43,7 +38,7 @@ export function consciousnessLevel(m: Metrics): number {
 /** Rounds away float noise so sums of deltas compare exactly. */
 const round = (v: number) => Math.round(v * 1e9) / 1e9
 
-export function applyDeltas(m: Metrics, d: Deltas): Metrics {
+export function applyDeltas(m: UcfMetrics, d: Deltas): UcfMetrics {
   const next = { ...m }
   for (const k of METRICS) {
     const upper = UPPER[k]
@@ -53,11 +48,11 @@ export function applyDeltas(m: Metrics, d: Deltas): Metrics {
   return next
 }
 
-export function stateOf(m: Metrics, updatedAt: number): UcfState {
+export function stateOf(m: UcfMetrics, updatedAt: number): UcfState {
   return { metrics: m, phase: phaseOf(m.harmony), consciousnessLevel: consciousnessLevel(m), updatedAt: new Date(updatedAt).toISOString() }
 }
 
-const metricsOf = (r: Row): Metrics => Object.fromEntries(METRICS.map((k) => [k, Number(r[k])])) as Metrics
+const metricsOf = (r: Row): UcfMetrics => Object.fromEntries(METRICS.map((k) => [k, Number(r[k])])) as UcfMetrics
 
 function stateOfRow(row: Row | null): UcfState {
   if (!row) throw errors.unavailable('The UCF state is not initialised')
@@ -71,16 +66,12 @@ export interface UcfChange {
   deltas: Deltas
 }
 
-export interface HistoryEntry extends UcfState {
-  id: string
-  cause: string
-}
-
 export class UcfService {
   constructor(
     private readonly sql: Sql,
-    private readonly bus: Bus,
-    private readonly alerts: AlertService
+    bus: Bus,
+    private readonly alerts: AlertService,
+    private readonly outbox = new Outbox(sql, bus)
   ) {}
 
   async get(): Promise<UcfState> {
@@ -117,28 +108,32 @@ export class UcfService {
       const after = applyDeltas(before, deltas)
       const now = Date.now()
       const version = Number(row.version) + 1
-      const inserted = await this.sql.rows(
+      const state = stateOf(after, now)
+      // The history row and the change's event, in one statement.
+      const [inserted] = await this.outbox.rowsWithEvents(
         `INSERT INTO orchestrator_ucf_history (harmony, resilience, prana, drishti, klesha, zoom, version, cause, ref, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (ref) DO NOTHING RETURNING id`,
         [...METRICS.map((k) => after[k]), version, cause, ref, now],
-        tx
+        { channel: 'ucf', type: 'ucf.updated', data: updatedEvent(state, cause, deltas) },
+        { tx }
       )
-      if (inserted.length === 0) return null
+      if (!inserted) return null
       await this.sql.run(
         `UPDATE orchestrator_ucf SET harmony = $1, resilience = $2, prana = $3, drishti = $4, klesha = $5, zoom = $6, version = $7, updated_at = $8 WHERE id = 1`,
         [...METRICS.map((k) => after[k]), version, now],
         tx
       )
-      const state = stateOf(after, now)
       if (within) await within(tx, state)
-      return { before: stateOf(before, Number(row.updated_at)), after: state, cause, deltas }
+      return { before: stateOf(before, Number(row.updated_at)), after: state, cause, deltas, outbox: Number(inserted.outbox_id) }
     }, { relaxed: ref !== null })
-    if (change) await this.announce(change)
-    return change
+    if (!change) return null
+    const { outbox, ...applied } = change
+    await this.announce(applied, outbox)
+    return applied
   }
 
-  private async announce(change: UcfChange): Promise<void> {
-    await this.bus.publish('ucf', 'ucf.updated', { ...change.after, cause: change.cause, deltas: change.deltas })
+  private async announce(change: UcfChange, outbox: number): Promise<void> {
+    this.outbox.publish([{ channel: 'ucf', type: 'ucf.updated', data: updatedEvent(change.after, change.cause, change.deltas) }], [outbox])
     const { before, after } = change
     await this.alerts.transition(before.metrics.harmony < HARMONY_CRITICAL, after.metrics.harmony < HARMONY_CRITICAL, {
       key: 'ucf.harmony_low',
@@ -157,7 +152,7 @@ export class UcfService {
   }
 
   /** History, oldest first: after `cursor`, or from `since`, or the newest `limit` entries. */
-  async history(query: { since?: number; cursor?: string; limit: number }): Promise<{ items: HistoryEntry[]; nextCursor: string | null }> {
+  async history(query: { since?: number; cursor?: string; limit: number }): Promise<{ items: UcfHistoryEntry[]; nextCursor: string | null }> {
     let rows: Row[]
     if (query.cursor !== undefined || query.since !== undefined) {
       const [clause, value] = query.cursor !== undefined ? ['id > $1', cursorId(query.cursor)] : ['at >= $1', query.since]
@@ -169,6 +164,11 @@ export class UcfService {
     const items = rows.slice(0, query.limit).map((r) => ({ id: String(r.id), ...stateOf(metricsOf(r), Number(r.at)), cause: r.cause as string }))
     return { items, nextCursor: more ? items.at(-1)!.id : null }
   }
+}
+
+/** The data of `ucf.updated`: the new state, what changed it and by how much. */
+function updatedEvent(state: UcfState, cause: string, deltas: Deltas) {
+  return { ...state, cause, deltas }
 }
 
 function cursorId(cursor: string): number {

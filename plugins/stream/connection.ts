@@ -3,7 +3,8 @@
 import type { Logger } from 'pino'
 import type { RawData, WebSocket } from 'ws'
 import { hasScope, type Principal } from '../../core/auth/index.js'
-import { CHANNELS, compareIds, isChannel, type Bus } from '../../core/bus/types.js'
+import { BusRefusal, clientSource, CHANNELS, compareIds, isChannel, type Bus } from '../../core/bus/index.js'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js'
 import { eventFrame, type ChannelHub, type EventFrame, type Subscriber } from './hub.js'
 import { clientMessage, OPS, type PublishMessage, type SubscribeMessage } from './schemas.js'
 
@@ -51,6 +52,8 @@ export interface ConnectionDeps {
   limits: ConnectionLimits
   onDrop(reason: 'slow_consumer' | 'token_expired'): void
   onClose(connection: StreamConnection): void
+  /** The per-subject publish rate limit: whether one more publish may go now, else when to retry. */
+  allowPublish(): Promise<{ allowed: boolean; retryAfterSeconds: number }>
 }
 
 /** The base channels a principal may subscribe to: all of them with `stream:read`. */
@@ -149,9 +152,9 @@ export class StreamConnection implements Subscriber {
     this.control({ op: 'subscribed', channel, epoch, offset, recovered: false })
   }
 
-  overflow(channel: string): void {
+  end(channel: string, code: string, message: string): void {
     this.subscriptions.delete(channel)
-    this.error('recovery_overflow', `Too many live events arrived while recovering ${channel}; subscribe again`, { channel })
+    this.error(code, message, { channel })
   }
 
   /** Closes from the server side; the socket stops receiving events at once. */
@@ -208,11 +211,16 @@ export class StreamConnection implements Subscriber {
     this.lastSeen = Date.now()
     if (this.closing) return
     if (isBinary) return this.error('invalid_message', 'Frames must be JSON text')
+    const text = data.toString()
     let message: unknown
     try {
-      message = JSON.parse(data.toString())
+      message = JSON.parse(text)
     } catch {
       return this.error('invalid_json', 'The frame is not valid JSON')
+    }
+    // Parsing a deep frame is safe (V8 parses without recursion); it is parsed first only to echo its ref.
+    if (exceedsJsonDepth(text)) {
+      return this.error('too_deep', `The frame nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, refOf(message))
     }
     if (!clientMessage.Check(message)) return this.invalid(message)
     switch (message.op) {
@@ -232,8 +240,7 @@ export class StreamConnection implements Subscriber {
 
   private invalid(message: unknown): void {
     const op = (message as { op?: unknown } | null)?.op
-    const ref = (message as { ref?: unknown } | null)?.ref
-    const refField = typeof ref === 'number' || typeof ref === 'string' ? { ref } : {}
+    const refField = refOf(message)
     if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) {
       return this.error('unknown_op', `Unknown op ${JSON.stringify(op ?? null)}; expected one of ${OPS.join(', ')}`, refField)
     }
@@ -285,10 +292,11 @@ export class StreamConnection implements Subscriber {
       if (!current()) return
       result = await bus.history(channel, since, limits.historyLimit)
     } catch (err) {
-      this.deps.log.warn({ err, channel }, 'subscribe failed')
       if (!current()) return
       this.subscriptions.delete(channel)
       hub.leave(channel, this)
+      if (err instanceof BusRefusal) return this.error(err.code, err.message, { channel })
+      this.deps.log.warn({ err, channel }, 'subscribe failed')
       return this.error('unavailable', `The bus is unavailable; subscribe to ${channel} again`, { channel })
     }
     if (!current()) return
@@ -318,13 +326,23 @@ export class StreamConnection implements Subscriber {
     }
     this.publishesInFlight++
     try {
-      const event = await this.deps.bus.publish(message.channel, message.type, message.data ?? null, `ws:${this.principal.sub}`)
+      const verdict = await this.deps.allowPublish()
+      if (!verdict.allowed) return this.error('too_many_requests', `Publish rate limit exceeded; retry in ${verdict.retryAfterSeconds} s`, { ...ref, retryAfter: verdict.retryAfterSeconds })
+      // The bus refuses what a client may not publish (reserved types, `system`) by this source.
+      const event = await this.deps.bus.publish(message.channel, message.type, message.data ?? null, clientSource(this.principal.sub))
       this.control({ op: 'ack', ...ref, id: event.id })
     } catch (err) {
+      if (err instanceof BusRefusal) return this.error(err.code === 'unserializable' ? 'invalid_message' : err.code, err.message, { channel: message.channel, ...ref })
       this.deps.log.warn({ err, channel: message.channel }, 'publish failed')
       this.error('publish_failed', 'The event could not be published; try again', ref)
     } finally {
       this.publishesInFlight--
     }
   }
+}
+
+/** The `ref` of a frame, echoed in the answer when it is one a client could match. */
+function refOf(message: unknown): { ref?: number | string } {
+  const ref = (message as { ref?: unknown } | null)?.ref
+  return typeof ref === 'number' || typeof ref === 'string' ? { ref } : {}
 }

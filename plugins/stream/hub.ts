@@ -2,7 +2,7 @@
 // local subscriber, and gap repair (history catch-up) when the bus shows this process missed events.
 import type { Logger } from 'pino'
 import * as ws from 'ws'
-import { compareIds, type Bus, type BusEvent, type BusHandler } from '../../core/bus/types.js'
+import { BusRefusal, compareIds, type Bus, type BusEvent, type BusHandler } from '../../core/bus/index.js'
 import type { StreamMetrics } from './metrics.js'
 
 /** One event as it goes out: the JSON text, and the complete WebSocket frame around it. */
@@ -34,8 +34,8 @@ export interface Subscriber {
   send(frame: EventFrame): boolean
   /** The hub lost events it could not recover: the subscriber's position restarts at `offset`. */
   reset(channel: string, epoch: string, offset: string): void
-  /** The subscriber's recovery buffer overflowed: its subscription is over. */
-  overflow(channel: string): void
+  /** The subscription is over (its recovery buffer overflowed, the bus refused the channel): an error says why. */
+  end(channel: string, code: string, message: string): void
 }
 
 interface Feed {
@@ -137,7 +137,8 @@ export class ChannelHub {
       held: null,
       heldRaw: []
     }
-    feed.subscribed = this.options.bus.subscribe(channel, feed.handler)
+    // Clients' own events are what a transport forwards, next to Helix's.
+    feed.subscribed = this.options.bus.subscribe(channel, feed.handler, { clientEvents: true })
     // A failed subscribe must not stay cached for the next subscriber.
     feed.subscribed.catch(() => {
       if (this.feeds.get(channel) === feed) this.feeds.delete(channel)
@@ -189,7 +190,7 @@ export class ChannelHub {
     for (const [subscriber, pending] of feed.recovering) {
       if (pending.length >= this.options.maxPending) {
         feed.recovering.delete(subscriber)
-        subscriber.overflow(feed.channel)
+        subscriber.end(feed.channel, 'recovery_overflow', `Too many live events arrived while recovering ${feed.channel}; subscribe again`)
       } else {
         pending.push({ kind: 'event', id, epoch: event.epoch, frame })
       }
@@ -211,6 +212,12 @@ export class ChannelHub {
       feed.held.push(event)
       feed.heldRaw.push(raw)
     }
+  }
+
+  private end(feed: Feed, refusal: BusRefusal): void {
+    this.feeds.delete(feed.channel)
+    for (const subscriber of [...feed.live, ...feed.recovering.keys()]) subscriber.end(feed.channel, refusal.code, refusal.message)
+    this.options.bus.unsubscribe(feed.channel, feed.handler).catch((err) => this.options.log.warn({ err, channel: feed.channel }, 'bus unsubscribe failed'))
   }
 
   /** After a bus reconnect: pub/sub messages may have been lost, so every channel checks history. */
@@ -235,6 +242,8 @@ export class ChannelHub {
         result = await bus.history(feed.channel, since, this.options.maxPending)
         break
       } catch (err) {
+        // An idle sub-channel that expired while subscribed may find its base channel full: retrying cannot help.
+        if (err instanceof BusRefusal) return this.end(feed, err)
         log.warn({ err, channel: feed.channel }, 'history read for gap repair failed; retrying')
         await new Promise((resolve) => setTimeout(resolve, HISTORY_RETRY_MS).unref())
       }

@@ -3,18 +3,26 @@
 import { definePlugin, type PluginDescriptor } from '../../core/plugin.js'
 import { CLOSE } from './connection.js'
 import { streamRoutes } from './routes.js'
+import { streamSettings } from './settings.js'
 import { defaultStreamOptions, StreamService, type StreamOptions } from './stream-service.js'
 
 export function createStreamPlugin(overrides: Partial<StreamOptions> = {}): PluginDescriptor {
   return definePlugin({
     name: 'stream',
+    title: 'Streaming (`plugins/stream`)',
     roles: ['stream'],
     ownershipFlag: 'helix.stream.dedicated',
     websocketPath: '/ws',
-    create(kernel, app) {
-      const service = new StreamService(kernel, { ...defaultStreamOptions, ...overrides })
+    settings: streamSettings,
+    create(kernel, _app, settings) {
+      const service = new StreamService(kernel, {
+        ...defaultStreamOptions,
+        maxBuffer: settings.HELIX_WS_MAX_BUFFER,
+        connectRate: settings.HELIX_WS_CONNECT_RATE,
+        ...overrides
+      })
       const { publicUrls } = kernel.config
-      const stopWatching = app.helix.gate.onChange((change) => {
+      const stopWatching = kernel.gate.onChange((change) => {
         if (change.plugin !== 'stream' || change.owned) return
         const owner = change.owner === 'dedicated' ? (publicUrls.stream ?? null) : (publicUrls.all ?? null)
         kernel.log.info({ owner }, 'stream ownership moved: closing sockets with 1012')

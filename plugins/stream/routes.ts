@@ -6,7 +6,7 @@ import { Type } from 'typebox'
 import { bearerToken, hasScope } from '../../core/auth/index.js'
 import type { Kernel } from '../../core/plugin.js'
 import { errors } from '../../core/errors.js'
-import { isChannel } from '../../core/bus/types.js'
+import { BusRefusal, clientSource, isChannel } from '../../core/bus/index.js'
 import { CLOSE } from './connection.js'
 import { ErrorBody, PublishBody, PublishedEvent, Stats } from './schemas.js'
 import type { StreamService } from './stream-service.js'
@@ -24,8 +24,10 @@ export function streamRoutes(kernel: Kernel, service: StreamService) {
       }
     })
 
+    // Publishes over a socket count against the same per-subject budget as the HTTP route's.
+    const publishLimit = app.createRateLimit(kernel.rateLimits.publish)
+
     async function authenticate(request: FastifyRequest): Promise<void> {
-      if (!service.allowConnect(request.ip)) throw errors.tooManyRequests('Too many WebSocket connections from this address; retry shortly', 1)
       const principal = app.auth.verify(bearerToken(request) ?? (request.query as { token?: string }).token)
       if (!hasScope(principal, 'stream:read') && !hasScope(principal, 'stream:publish')) throw errors.forbidden('stream:read')
       request.principal = principal
@@ -33,27 +35,39 @@ export function streamRoutes(kernel: Kernel, service: StreamService) {
 
     app.get('/ws', {
       websocket: true,
-      onRequest: authenticate,
+      // The per-IP connect limit runs first (onRequest), then the token is checked, before any upgrade.
+      config: { rateLimit: kernel.rateLimits.perIp('ws-connect', service.options.connectRate) },
+      preValidation: authenticate,
       schema: {
         tags: ['stream'],
         summary: 'WebSocket stream of live events (DESIGN section 8); 101 after the token is verified',
         querystring: WsQuery,
         response: { 401: ErrorBody, 403: ErrorBody, 429: ErrorBody }
       }
-    }, (socket, request) => service.accept(socket, request.principal!))
+    }, (socket, request) => service.accept(socket, request.principal!, async () => {
+      const verdict = await publishLimit(request)
+      if (verdict.isAllowed || !verdict.isExceeded) return { allowed: true, retryAfterSeconds: 0 }
+      return { allowed: false, retryAfterSeconds: Math.max(1, verdict.ttlInSeconds) }
+    }))
 
     app.post('/api/stream/publish', {
       preHandler: app.auth.requireScope('stream:publish'),
+      config: { rateLimit: kernel.rateLimits.publish },
       schema: {
         tags: ['stream'],
-        summary: 'Publishes one event on a channel',
+        summary: 'Publishes one event on a channel (not `system`; types outside the reserved prefixes)',
         body: PublishBody,
-        response: { 200: PublishedEvent, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody }
+        response: { 200: PublishedEvent, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody }
       }
     }, async (request) => {
-      const body = request.body as { channel: string; type: string; data?: unknown }
+      const body = request.body as PublishBody
       if (!isChannel(body.channel.split(':', 1)[0])) throw errors.validation(`Unknown channel ${JSON.stringify(body.channel)}`)
-      return kernel.bus.publish(body.channel, body.type, body.data ?? null, `http:${request.principal!.sub}`)
+      try {
+        // The bus refuses what a client may not publish (reserved types, `system`) by this source.
+        return await kernel.bus.publish(body.channel, body.type, body.data ?? null, clientSource(request.principal!.sub))
+      } catch (err) {
+        throw err instanceof BusRefusal ? refusalError(err) : err
+      }
     })
 
     app.get('/api/stream/stats', {
@@ -64,5 +78,16 @@ export function streamRoutes(kernel: Kernel, service: StreamService) {
         response: { 200: Stats, 401: ErrorBody, 403: ErrorBody }
       }
     }, async () => service.stats())
+  }
+}
+
+function refusalError(refusal: BusRefusal) {
+  switch (refusal.code) {
+    case 'forbidden':
+      return errors.forbiddenMessage(refusal.message)
+    case 'subchannel_limit':
+      return errors.subchannelLimit(refusal.message)
+    case 'unserializable':
+      return errors.validation(refusal.message)
   }
 }

@@ -41,6 +41,7 @@ export const PublishBody = Type.Object({
   type: Type.String({ minLength: 1, maxLength: 100 }),
   data: Type.Optional(Type.Unknown())
 }, { additionalProperties: false })
+export type PublishBody = Static<typeof PublishBody>
 
 export const PublishedEvent = Type.Object({
   channel: Type.String(),

@@ -1,11 +1,10 @@
 // StreamService: the open connections of this process, their heartbeat, the per-IP connection rate
 // limit, the ownership and shutdown closes, and the counters behind /api/stream/stats.
 import { randomBytes } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
 import type { WebSocket } from 'ws'
 import type { Principal } from '../../core/auth/index.js'
 import type { Kernel } from '../../core/plugin.js'
-import { FlushQueue, StreamConnection, type ConnectionLimits } from './connection.js'
+import { FlushQueue, StreamConnection, type ConnectionDeps, type ConnectionLimits } from './connection.js'
 import { ChannelHub } from './hub.js'
 import { createStreamMetrics, type StreamMetrics } from './metrics.js'
 import type { Stats } from './schemas.js'
@@ -21,9 +20,13 @@ export interface StreamOptions {
   /** Live events queued per recovering subscriber (and per repairing channel). */
   maxPending: number
   maxPublishesInFlight: number
+  /** Bytes a socket may have queued before it is closed as a slow consumer (HELIX_WS_MAX_BUFFER). */
+  maxBuffer: number
+  /** Connections per second per IP (HELIX_WS_CONNECT_RATE), enforced by the route's rate limit. */
+  connectRate: number
 }
 
-export const defaultStreamOptions: StreamOptions = {
+export const defaultStreamOptions: Omit<StreamOptions, 'maxBuffer' | 'connectRate'> = {
   heartbeatMs: 25_000,
   silenceTimeoutMs: 35_000,
   maxSubscriptions: 128,
@@ -32,30 +35,11 @@ export const defaultStreamOptions: StreamOptions = {
   maxPublishesInFlight: 64
 }
 
-/** Token bucket per IP: `rate` per second, bursts of twice that. */
-class ConnectRateLimit {
-  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: 50_000 })
-  constructor(private readonly rate: number) {}
-
-  take(ip: string): boolean {
-    const now = Date.now()
-    const burst = this.rate * 2
-    const bucket = this.buckets.get(ip) ?? { tokens: burst, at: now }
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate)
-    bucket.at = now
-    const allowed = bucket.tokens >= 1
-    if (allowed) bucket.tokens -= 1
-    this.buckets.set(ip, bucket)
-    return allowed
-  }
-}
-
 export class StreamService {
   readonly hub: ChannelHub
   readonly metrics: StreamMetrics
   private readonly connections = new Set<StreamConnection>()
   private readonly flushes = new FlushQueue()
-  private readonly limiter: ConnectRateLimit
   private readonly limits: ConnectionLimits
   private readonly sweepTimer: NodeJS.Timeout
   private readonly counters = { eventsIn: 0, eventsOut: 0, bytesOut: 0, slowConsumer: 0, heartbeat: 0, tokenExpired: 0 }
@@ -74,9 +58,8 @@ export class StreamService {
       maxPending: options.maxPending,
       counters: this.counters
     })
-    this.limiter = new ConnectRateLimit(kernel.config.stream.connectRate)
     this.limits = {
-      maxBuffer: kernel.config.stream.maxBuffer,
+      maxBuffer: options.maxBuffer,
       maxSubscriptions: options.maxSubscriptions,
       maxPublishesInFlight: options.maxPublishesInFlight,
       heartbeatMs: options.heartbeatMs,
@@ -88,12 +71,10 @@ export class StreamService {
     this.sweepTimer.unref()
   }
 
-  allowConnect(ip: string): boolean {
-    return this.limiter.take(ip)
-  }
-
-  accept(socket: WebSocket, principal: Principal): void {
+  /** `allowPublish` answers for this connection's subject (HELIX_RATE_PUBLISH, shared by replicas). */
+  accept(socket: WebSocket, principal: Principal, allowPublish: ConnectionDeps['allowPublish']): void {
     const connection = new StreamConnection(socket, principal, `${this.idPrefix}-${(this.nextId++).toString(36)}`, {
+      allowPublish,
       hub: this.hub,
       flushes: this.flushes,
       bus: this.kernel.bus,

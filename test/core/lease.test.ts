@@ -7,13 +7,15 @@ import { freePort } from '../helpers/net.js'
 import { startHelix } from '../helpers/process.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
+import { createRedisFactory } from '../../core/redis.js'
 
 const log = pino({ level: 'silent' })
+const redis = createRedisFactory(sharedRedisUrl, log)
 
 t.test('two contenders: one holds, renews past its TTL, and hands over on release', async (t) => {
   const prefix = redisPrefix(t)
-  const a = new RedisLease(sharedRedisUrl, prefix, { name: 'gateway', ttlMs: 300, log })
-  const b = new RedisLease(sharedRedisUrl, prefix, { name: 'gateway', ttlMs: 300, log })
+  const a = new RedisLease(redis, prefix, { name: 'gateway', ttlMs: 300, log })
+  const b = new RedisLease(redis, prefix, { name: 'gateway', ttlMs: 300, log })
   t.teardown(() => Promise.all([a.close(), b.close()]))
   const first = await a.acquire()
   const bHeld = b.acquire()

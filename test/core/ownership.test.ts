@@ -11,6 +11,7 @@ import { freePort } from '../helpers/net.js'
 import { startHelix } from '../helpers/process.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
+import { createRedisFactory } from '../../core/redis.js'
 
 /** Tokens from an in-process app: it signs with TEST_SECRET, as the spawned processes verify. */
 const minter = await build(t)
@@ -53,7 +54,7 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
     HELIX_PUBLIC_URLS: `all=${monoUrl},voice=${voiceUrl}`
   }
   const events: BusEvent[] = []
-  const bus = new RedisBus({ url: sharedRedisUrl, prefix, historyLen: 100, source: 'test', log: pino({ level: 'silent' }) })
+  const bus = new RedisBus({ redis: createRedisFactory(sharedRedisUrl, pino({ level: 'silent' })), prefix, historyLen: 100, source: 'test', log: pino({ level: 'silent' }) })
   t.teardown(() => bus.close())
   await bus.subscribe('system', (event) => events.push(event))
 

@@ -2,15 +2,21 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { envSpec } from '../../config/env.js'
+import { envSections } from '../../config/index.js'
+import { manifest } from '../../plugins/index.js'
 import { root } from '../helpers/process.js'
 
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
 const scripts = Object.keys(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts)
 
-t.test('every env var is documented', async (t) => {
-  const missing = Object.keys(envSpec).filter((name) => !readme.includes(`\`${name}\``))
-  t.same(missing, [])
+t.test("every env var, the kernel's and each plugin's, has its row in the README's tables", async (t) => {
+  for (const [title, vars] of envSections(manifest)) {
+    t.ok(readme.includes(`**${title}**`), `a table for ${title}`)
+    for (const [name, spec] of Object.entries(vars)) {
+      const row = `| \`${name}\` | ${spec.default === undefined ? '—' : `\`${spec.default}\``} | ${spec.doc} |`
+      t.ok(readme.includes(row), `README row for ${name}: ${row}`)
+    }
+  }
 })
 
 t.test('every npm script the README names exists', async (t) => {

@@ -6,6 +6,9 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import t from 'tap'
+import type { BusEvent } from '../../core/bus/index.js'
+import { fromRoot } from '../../core/paths.js'
+import { readBootstrapFile } from '../../flags/bootstrap-source.js'
 import { bearer, build, tempDir } from '../helpers/build.js'
 import { fakeUnleash } from '../helpers/fake-unleash.js'
 import { freePort } from '../helpers/net.js'
@@ -34,7 +37,8 @@ t.test('precedence: override > Unleash > env > bootstrap > default', async (t) =
   const unleash = await fakeUnleash(t, { 'helix.voice.google': false })
   const app = await build(t, { UNLEASH_URL: unleash.url, UNLEASH_REFRESH_MS: '100', HELIX_FLAG_HELIX_BOT_VOICE: 'on', HELIX_FLAG_HELIX_VOICE_GOOGLE: 'on' })
 
-  t.match(await flag(app, 'helix.zapier.outbound'), { enabled: false, source: 'bootstrap', unleash: null, override: null })
+  const bootstrapped = readBootstrapFile(fromRoot('flags/bootstrap.json')).features.find((f) => f.name === 'helix.zapier.outbound')!.enabled
+  t.match(await flag(app, 'helix.zapier.outbound'), { enabled: bootstrapped, source: 'bootstrap', unleash: null, override: null })
   t.match(await flag(app, 'helix.bot.voice'), { enabled: true, source: 'env', unleash: null })
   t.match(await flag(app, 'helix.voice.google'), { enabled: false, source: 'unleash', unleash: false }, 'Unleash beats the env override')
 
@@ -81,6 +85,27 @@ t.test('an override reaches every replica through Redis and the bus, Unleash dow
 
   await b.inject({ method: 'DELETE', url: '/admin/flags/helix.stream.dedicated', headers: bearer(b, ['admin']) })
   await waitFor(() => !a.helix.kernel.flags.isEnabled('helix.stream.dedicated') && !c.helix.kernel.flags.isEnabled('helix.stream.dedicated'), 'the removal everywhere')
+})
+
+t.test('a system.flags event on the public bus moves no flag: overrides travel on an internal channel', async (t) => {
+  const env = { REDIS_URL: sharedRedisUrl, HELIX_REDIS_PREFIX: redisPrefix(t) }
+  const a = await build(t, env)
+  const b = await build(t, env)
+  const seen: BusEvent[] = []
+  await b.helix.kernel.bus.subscribe('system', (event) => seen.push(event))
+  // The override a publish token could forge before issue 10 (it moved every replica).
+  const forged = await a.helix.kernel.bus.publish('system', 'system.flags', { name: 'helix.orchestrator.dedicated', override: { enabled: true, expiresAt: null } })
+  await waitFor(() => seen.some((e) => e.id === forged.id), 'the forged event to reach replica b')
+  for (const app of [a, b]) {
+    t.equal(app.helix.kernel.flags.isEnabled('helix.orchestrator.dedicated'), false)
+    t.match(await flag(app, 'helix.orchestrator.dedicated'), { source: 'bootstrap', override: null })
+  }
+
+  t.equal((await put(a, 'helix.orchestrator.dedicated', { enabled: true, ttlSeconds: 600 })).statusCode, 200)
+  await waitFor(() => b.helix.kernel.flags.isEnabled('helix.orchestrator.dedicated'), 'the admin override to reach replica b')
+  await waitFor(() => seen.some((e) => e.type === 'system.flags' && e.source === 'all' && e.id !== forged.id), 'its public announcement')
+  await b.inject({ method: 'DELETE', url: '/admin/flags/helix.orchestrator.dedicated', headers: bearer(b, ['admin']) })
+  await waitFor(() => !a.helix.kernel.flags.isEnabled('helix.orchestrator.dedicated'), 'the removal on replica a')
 })
 
 t.test('Unleash down at boot: ready with bootstrap flags; outage at run time keeps the last known; recovery applies', async (t) => {

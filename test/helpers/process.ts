@@ -26,6 +26,8 @@ export interface StartOptions {
   /** Source of the script to run, relative to the project root: core/main.ts by default. Its compiled
    * dist/ twin is what runs. */
   entry?: string
+  /** Another build of Helix to run (an older release, see release.ts); this checkout by default. */
+  root?: string
   /** Wait for /health/ready (default) or only /health/live. */
   waitFor?: 'ready' | 'live' | 'none'
   timeoutMs?: number
@@ -55,13 +57,14 @@ export function ensureBuilt(): Promise<void> {
 }
 
 export async function startHelix(t: Test, options: StartOptions = {}): Promise<HelixProcess> {
-  await ensureBuilt()
+  const home = options.root ?? root
+  if (!options.root) await ensureBuilt()
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort()
   const url = `http://127.0.0.1:${port}`
   let out = ''
-  const script = path.join(root, 'dist', (options.entry ?? 'core/main.ts').replace(/\.ts$/, '.js'))
+  const script = path.join(home, 'dist', (options.entry ?? 'core/main.ts').replace(/\.ts$/, '.js'))
   const child = spawn(process.execPath, [script], {
-    cwd: root,
+    cwd: home,
     env: withoutUndefined({
       PATH: process.env.PATH,
       NODE_ENV: 'test',

@@ -1,6 +1,8 @@
 // Two orchestrator processes of one deployment (one PostgreSQL, one Redis namespace): 2,000 commands
 // accepted by both run exactly once, one at a time per agent, none lost; then the process running
-// the workers is killed with SIGKILL mid-run and every accepted command still finishes.
+// the workers is killed with SIGKILL mid-run and every accepted command still finishes, and every
+// final status still reaches the bus (the outbox: a kill between commit and publish loses no event).
+import { Redis } from 'ioredis'
 import t from 'tap'
 import pg from 'pg'
 import { build, tokenFor } from '../helpers/build.js'
@@ -74,14 +76,34 @@ async function checkPerAgentOrder(db: pg.Client, sent: Sent[]): Promise<{ overla
   return { overlaps, reordered, pairs }
 }
 
+/** The statuses each command was announced with on the bus, as a subscriber of `commands` sees them. */
+async function watchCommands(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<Map<string, Set<string>>> {
+  const seen = new Map<string, Set<string>>()
+  const sub = new Redis(sharedRedisUrl)
+  t.teardown(() => sub.disconnect())
+  sub.on('message', (_channel: string, raw: string) => {
+    const { data } = JSON.parse(raw) as { data: { id: string; status: string } }
+    let statuses = seen.get(data.id)
+    if (!statuses) seen.set(data.id, (statuses = new Set()))
+    statuses.add(data.status)
+  })
+  await sub.subscribe(`${prefix}ch:commands`)
+  return seen
+}
+
 t.test('two processes share 2,000 commands exactly once, and survive kill -9', async (t) => {
   const databaseUrl = await createTestDatabase(t, 'orch_procs')
+  const prefix = redisPrefix(t)
+  const announced = await watchCommands(t, prefix)
+  const allAnnounced = (ids: string[]) => ids.every((id) => announced.get(id)?.has('succeeded'))
   const env = {
     HELIX_ROLE: 'orchestrator',
     REDIS_URL: sharedRedisUrl,
-    HELIX_REDIS_PREFIX: redisPrefix(t),
+    HELIX_REDIS_PREFIX: prefix,
     DATABASE_URL: databaseUrl,
     HELIX_FLAG_HELIX_ORCHESTRATOR_DEDICATED: 'on',
+    // One subject sends 5,000 commands in well under a minute: a load test sets its own write limit.
+    HELIX_RATE_WRITE: '1000000',
     LOG_LEVEL: 'warn'
   }
   const first = await startHelix(t, { env })
@@ -107,6 +129,7 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   t.ok(order.pairs > 10_000, `${order.pairs} ordered pairs of commands to one agent to check`)
   t.equal(order.reordered, 0, 'per agent: a command acknowledged before another was sent ran first')
   t.equal(await count(`SELECT COUNT(DISTINCT lease_owner) AS n FROM orchestrator_commands`), 2, 'both replicas executed commands')
+  await waitFor(() => allAnnounced(ids), 'every command to be announced as succeeded', 30_000, 100)
 
   // Both replicas execute (the queue's row locks share the work). Send the next batch through the
   // first process and kill the second with SIGKILL while it holds a running command: the survivor
@@ -129,4 +152,9 @@ t.test('two processes share 2,000 commands exactly once, and survive kill -9', a
   t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status = 'succeeded' AND id = ANY($1::uuid[])`, [more]), 3000, 'every accepted command finished')
   t.equal(await count(`SELECT COUNT(DISTINCT content) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 3000, 'every effect present')
   t.equal(await count(`SELECT COUNT(*) AS n FROM orchestrator_memories WHERE content LIKE 'two-%'`), 3000, 'a re-run after the crash added nothing twice')
+  // What the killed process committed but had not published is published by the survivor's relay
+  // (after the outbox grace of 5 s, at its next 1 s poll).
+  await waitFor(() => allAnnounced(more), 'every succeeded command of the crash run to be announced', 30_000, 100)
+  t.ok(allAnnounced(more), 'every final status reached the bus despite the kill')
+  await waitFor(async () => (await count('SELECT COUNT(*) AS n FROM orchestrator_outbox')) === 0, 'the outbox to empty', 30_000, 100)
 })

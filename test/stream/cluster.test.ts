@@ -22,8 +22,8 @@ t.test('events published on one instance reach subscribers on both, once each, i
     const app = n % 2 === 0 ? one : two
     ids.push((await app.helix.kernel.bus.publish('commands', 'command.updated', { n })).id)
   }
-  // And one published over a socket of the second instance.
-  clients[3].send({ op: 'publish', channel: 'commands', type: 'command.updated', data: { n: 60 }, ref: 1 })
+  // And one published over a socket of the second instance (a client type: command.* is Helix's).
+  clients[3].send({ op: 'publish', channel: 'commands', type: 'chat.message', data: { n: 60 }, ref: 1 })
   ids.push((await clients[3].next((f) => f.op === 'ack')).id as string)
 
   for (const [i, c] of clients.entries()) {

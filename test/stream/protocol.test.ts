@@ -42,15 +42,15 @@ t.test('welcome, subscribe, publish/ack, event, unsubscribe, ping/pong', async (
   t.same(subscribed.map((s) => s.channel).sort(), ['agents:kael', 'ucf'])
   t.match(subscribed[0], { epoch: String, offset: /^\d+-\d+$/, recovered: false })
 
-  client.send({ op: 'publish', channel: 'ucf', type: 'ucf.updated', data: { harmony: 0.5 }, ref: 7 })
+  client.send({ op: 'publish', channel: 'ucf', type: 'chat.message', data: { harmony: 0.5 }, ref: 7 })
   const ack = await client.next((f) => f.op === 'ack')
   t.match(ack, { op: 'ack', ref: 7, id: /^\d+-\d+$/ })
   const [event] = await events(client, 1)
-  t.same(event, { op: 'event', channel: 'ucf', id: ack.id, epoch: subscribed.find((s) => s.channel === 'ucf')!.epoch, type: 'ucf.updated', ts: event.ts, source: 'ws:tester', data: { harmony: 0.5 } })
+  t.same(event, { op: 'event', channel: 'ucf', id: ack.id, epoch: subscribed.find((s) => s.channel === 'ucf')!.epoch, type: 'chat.message', ts: event.ts, source: 'client:tester', data: { harmony: 0.5 } })
 
-  const http = await app.inject({ method: 'POST', url: '/api/stream/publish', headers: bearer(app, ['stream:publish']), payload: { channel: 'agents:kael', type: 'agent.updated', data: { status: 'busy' } } })
+  const http = await app.inject({ method: 'POST', url: '/api/stream/publish', headers: bearer(app, ['stream:publish']), payload: { channel: 'agents:kael', type: 'note.added', data: { status: 'busy' } } })
   t.equal(http.statusCode, 200, http.body)
-  t.match(await client.next((f) => f.op === 'event'), { channel: 'agents:kael', id: http.json().id, source: 'http:tester', data: { status: 'busy' } })
+  t.match(await client.next((f) => f.op === 'event'), { channel: 'agents:kael', id: http.json().id, source: 'client:tester', data: { status: 'busy' } })
 
   client.send({ op: 'unsubscribe', channels: ['ucf'] })
   await app.helix.kernel.bus.publish('ucf', 'ucf.updated', { after: 'unsubscribe' })
@@ -90,7 +90,7 @@ t.test('bad input gets coded error frames and never a crash', async (t) => {
   t.match(await reader.next(), { op: 'error', code: 'invalid_message', message: /JSON text/ })
   reader.send({ op: 'subscribe', channels: ['secrets'] })
   t.match(await reader.next(), { op: 'error', code: 'unknown_channel', channel: 'secrets' })
-  reader.send({ op: 'publish', channel: 'ucf', type: 'ucf.updated', data: {}, ref: 'p1' })
+  reader.send({ op: 'publish', channel: 'ucf', type: 'chat.message', data: {}, ref: 'p1' })
   t.match(await reader.next(), { op: 'error', code: 'forbidden', ref: 'p1', message: /stream:publish/ })
   reader.send({ op: 'subscribe', channels: ['ucf'] })
   await reader.next((f) => f.op === 'subscribed')

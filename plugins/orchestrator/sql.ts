@@ -1,155 +1,11 @@
-// The orchestrator's rows and their API shapes (DESIGN section 9), and the one SQL gateway the
-// services use: parameterised queries over Sequelize that read the same on PostgreSQL and SQLite.
+// The one SQL gateway the orchestrator's services use: parameterised queries ($1, $2, ...) that read
+// the same on PostgreSQL (node-postgres pools) and SQLite (through Sequelize).
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
-import type { UcfState } from './ucf-service.js'
 
-export const TIERS = ['inner_core', 'middle_ring', 'outer_ring', 'implicit', 'operational', 'integration'] as const
-export type Tier = (typeof TIERS)[number]
-export const AGENT_STATUSES = ['idle', 'active', 'busy', 'offline', 'error'] as const
-export type AgentStatus = (typeof AGENT_STATUSES)[number]
-export const COMMAND_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const
-export type CommandStatus = (typeof COMMAND_STATUSES)[number]
-export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled'])
-
-export interface Agent {
-  id: string
-  slug: string
-  name: string
-  emoji: string
-  tier: Tier
-  role: string
-  capabilities: string[]
-  commands: string[]
-  personality: Record<string, number>
-  voice: { languageCode: string; name: string }
-  status: AgentStatus
-  statusReason: string | null
-  lastSeenAt: string | null
-  version: number
-  createdAt: string
-  updatedAt: string
-}
-
-export interface Command {
-  id: string
-  agentId: string
-  command: string
-  args: Record<string, unknown>
-  status: CommandStatus
-  result: unknown
-  error: string | null
-  createdAt: string
-  startedAt: string | null
-  finishedAt: string | null
-}
-
+/** A row as the driver hands it back: column names as in the table. */
 export type Row = Record<string, unknown>
-
-const iso = (v: unknown): string => new Date(Number(v)).toISOString()
-const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v))
-
-/** PostgreSQL hands back JSONB as objects, SQLite as text. */
-export function parseJson<T>(v: unknown): T {
-  return (typeof v === 'string' ? JSON.parse(v) : v) as T
-}
-
-export function toAgent(r: Row): Agent {
-  return {
-    id: r.id as string,
-    slug: r.slug as string,
-    name: r.name as string,
-    emoji: r.emoji as string,
-    tier: r.tier as Tier,
-    role: r.role as string,
-    capabilities: parseJson(r.capabilities),
-    commands: parseJson(r.commands),
-    personality: parseJson(r.personality),
-    voice: parseJson(r.voice),
-    status: r.status as AgentStatus,
-    statusReason: (r.status_reason as string | null) ?? null,
-    lastSeenAt: isoOrNull(r.last_seen_at),
-    version: Number(r.version),
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at)
-  }
-}
-
-export function toCommand(r: Row): Command {
-  return {
-    id: r.id as string,
-    agentId: r.agent_id as string,
-    command: r.command as string,
-    args: parseJson(r.args),
-    status: r.status as CommandStatus,
-    result: r.result === null || r.result === undefined ? null : parseJson(r.result),
-    error: (r.error as string | null) ?? null,
-    createdAt: iso(r.created_at),
-    startedAt: isoOrNull(r.started_at),
-    finishedAt: isoOrNull(r.finished_at)
-  }
-}
-
-export interface Ritual {
-  id: string
-  name: string
-  steps: number
-  seed: number
-  status: 'queued' | 'running' | 'completed' | 'failed'
-  progress: number
-  deltas: Record<string, number> | null
-  ucf: UcfState | null
-  error: string | null
-  createdAt: string
-  startedAt: string | null
-  finishedAt: string | null
-}
-
-export function toRitual(r: Row): Ritual {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    steps: Number(r.steps),
-    seed: Number(r.seed),
-    status: r.status as Ritual['status'],
-    progress: Number(r.progress),
-    deltas: r.deltas === null ? null : parseJson(r.deltas),
-    ucf: r.ucf === null ? null : parseJson(r.ucf),
-    error: (r.error as string | null) ?? null,
-    createdAt: iso(r.created_at),
-    startedAt: isoOrNull(r.started_at),
-    finishedAt: isoOrNull(r.finished_at)
-  }
-}
-
-export interface Alert {
-  id: string
-  key: string
-  kind: string
-  severity: 'critical' | 'high' | 'medium'
-  state: 'open' | 'resolved'
-  message: string
-  data: Record<string, unknown>
-  raisedAt: string
-  resolvedAt: string | null
-}
-
-export function toAlert(r: Row): Alert {
-  return {
-    id: r.id as string,
-    key: r.key as string,
-    kind: r.kind as string,
-    severity: r.severity as Alert['severity'],
-    state: r.state as Alert['state'],
-    message: r.message as string,
-    data: parseJson(r.data),
-    raisedAt: iso(r.raised_at),
-    resolvedAt: isoOrNull(r.resolved_at)
-  }
-}
-
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface QueryOptions {
   /** On the relaxed pool: commits do not wait for the WAL flush (see Sql). */
@@ -158,7 +14,7 @@ export interface QueryOptions {
    * A prepared statement's name, one per statement text: parsed once per connection. With
    * `plan: 'cached'` it also runs on one plan made without the parameters' values, which saves
    * planning the queue's large statements on every call (it costs more than running them). Only for
-   * statements written so that plan is right for every value (see CommandQueue.finishAndClaimNext);
+   * statements written so that plan is right for every value (see PostgresCommandSql.finishAndClaimNext);
    * they run on connections of their own and commit relaxed. The executor's per-command reads run
    * there too, so the writes that wait for the flush (accepting commands) never queue behind them.
    */
@@ -206,7 +62,9 @@ export class Sql {
   }
 
   private pool(connectionString: string, options?: string): pg.Pool {
-    const pool = new pg.Pool({ connectionString, max: 8, options })
+    // A server that drops packets instead of refusing fails the connect in 2 s: the request answers
+    // 503 rather than hanging.
+    const pool = new pg.Pool({ connectionString, max: 8, options, connectionTimeoutMillis: 2000 })
     // The server may end an idle connection (a restart, a failover, a dropped database): the pool
     // drops it and opens another on the next query. Unheard, that error would end the process.
     pool.on('error', (err) => this.log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'an idle PostgreSQL connection was closed'))

@@ -1,0 +1,33 @@
+// The Universal Consciousness Field: GET /api/ucf (the state) and GET /api/ucf/history (its changes).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errors } from '../../../core/errors.js'
+import * as S from '../schemas.js'
+import type { UcfService } from '../ucf-service.js'
+import { errorResponses, scopes, tags } from './route-defaults.js'
+
+/** The latest time `since` may name: the end of year 9999, as epoch milliseconds. */
+const LATEST_SINCE = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/** `since` as epoch ms within 1970..9999, so the database never sees a number it cannot hold. */
+function parseSince(since: string | undefined): number | undefined {
+  if (since === undefined) return undefined
+  const value = /^\d+$/.test(since) ? Number(since) : Date.parse(since)
+  if (!Number.isSafeInteger(value) || value < 0 || value > LATEST_SINCE) {
+    throw errors.validation('since must be an ISO date-time or epoch milliseconds between 1970 and 9999', { parameter: 'since' })
+  }
+  return value
+}
+
+export const ucfRoutes: FastifyPluginAsyncTypebox<{ ucf: UcfService }> = async (app, { ucf }) => {
+  const { read } = scopes(app.auth)
+
+  app.get('/api/ucf', {
+    ...read,
+    schema: { tags, summary: 'The UCF state', response: { 200: S.UcfState, ...errorResponses } }
+  }, async () => ucf.get())
+
+  app.get('/api/ucf/history', {
+    ...read,
+    schema: { tags, summary: 'UCF changes, oldest first', querystring: S.UcfHistoryQuery, response: { 200: S.Page(S.UcfHistoryEntry), ...errorResponses } }
+  }, async (request) => ucf.history({ since: parseSince(request.query.since), cursor: request.query.cursor, limit: request.query.limit ?? 100 }))
+}
