@@ -11,6 +11,9 @@ import { errors } from '../../core/errors.js'
 
 export const PUBLIC_DIR = fromRoot('plugins/dashboard/public')
 
+/** The start-up log's admin link opens the page with `?token=`; the page keeps it and drops it from the URL. */
+const PageQuery = Type.Object({ token: Type.Optional(Type.String({ description: 'Access token to sign the page in with' })) })
+
 /**
  * The stream may live on another origin in a split deployment (discovery), so connect-src allows
  * any http(s)/ws(s) URL; everything else is this origin only.
@@ -19,6 +22,8 @@ const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "connect-src 'self' http: https: ws: wss:",
   "img-src 'self' data:",
+  // The voice panel plays synthesized speech from a blob: URL.
+  "media-src 'self' blob:",
   "style-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -30,7 +35,7 @@ export function dashboardRoutes(log: Logger): FastifyPluginAsync {
     if (!existsSync(path.join(PUBLIC_DIR, 'index.html'))) {
       log.warn({ dir: PUBLIC_DIR }, 'dashboard bundle missing: run `npm run build` to serve the page at /')
       app.get('/', {
-        schema: { hide: true, response: { 503: Type.Object({ error: Type.String(), message: Type.String() }) } }
+        schema: { hide: true, querystring: PageQuery, response: { 503: Type.Object({ error: Type.String(), message: Type.String() }) } }
       }, async () => {
         throw errors.unavailable('The dashboard is not built: run `npm run build`', 60)
       })
@@ -57,6 +62,6 @@ export function dashboardRoutes(log: Logger): FastifyPluginAsync {
         }
       }
     })
-    app.get('/', { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'))
+    app.get('/', { schema: { hide: true, querystring: PageQuery } }, (_request, reply) => reply.sendFile('index.html'))
   }
 }

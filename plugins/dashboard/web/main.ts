@@ -10,6 +10,7 @@ import { GaugePanel } from './gauges.js'
 import { Roster, type Agent } from './roster.js'
 import { StreamClient, type StreamEvent, type StreamState } from '../../../core/clients/stream-client.js'
 import { readHistory, readState, type UcfSample, type UcfState } from './ucf.js'
+import { VoicePanel } from './voice.js'
 
 const TOKEN_KEY = 'helix.token'
 const CHANNELS = ['ucf', 'agents', 'commands', 'rituals', 'alerts', 'voice', 'zapier', 'system']
@@ -117,7 +118,11 @@ async function open(token: string): Promise<void> {
   const controls = new Controls(api, claims.scopes)
   const roster = new Roster(byId('roster'), byId('agent-count'), (a) => controls.pick(a))
   const feed = new EventFeed(byId('feed'), byId('filters'), (id) => roster.agents.get(id)?.name)
-  roster.onChange((agents) => controls.setAgents(agents))
+  const voice = new VoicePanel(api, claims.scopes)
+  roster.onChange((agents) => {
+    controls.setAgents(agents)
+    voice.setAgents(agents)
+  })
 
   let current: UcfState | null = null
   function applyState(next: UcfState | null): void {
