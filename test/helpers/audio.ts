@@ -4,9 +4,10 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { commandGrammar as voiceGrammar, type Grammar } from '../../plugins/voice/grammar.js'
+import type { CommandWords } from '../../plugins/voice/types.js'
 
 const TOOL_TIMEOUT_MS = 20_000
-const CMUDICT = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict'
 
 /**
  * The espeak-ng voice tests speak with: pocketsphinx's en-us model recognises espeak's Klatt voices
@@ -160,18 +161,7 @@ export async function probe(audio: Buffer): Promise<AudioInfo> {
   return { codec: stream.codec_name, sampleRate: Number(stream.sample_rate), channels: stream.channels, durationMs: Math.round(pcm.length / 32) }
 }
 
-/** A JSGF grammar and the pronunciation dictionary holding exactly its words. */
-export interface Grammar {
-  jsgf: string
-  dictionary: string
-}
-
-export interface CommandWords {
-  wakeWords: readonly string[]
-  agents: readonly string[]
-  /** Phrases: `memory append` is two words. */
-  commands: readonly string[]
-}
+export type { CommandWords, Grammar }
 
 /** Helix's wake words, the 14 agents and the command catalogue's commands as they are said. */
 export const HELIX_COMMAND_WORDS: CommandWords = {
@@ -181,44 +171,13 @@ export const HELIX_COMMAND_WORDS: CommandWords = {
 }
 
 /**
- * Words CMUdict lacks, or says differently from espeak-ng (as `espeak-ng -x` spells them), in
- * CMUdict's phones. CMUdict's own pronunciations are kept next to these.
+ * "<wake word> <agent> <command>" as a grammar, built by the voice plugin's own grammar module (the
+ * fake recognises with what the local provider would); a word no dictionary knows throws, naming it.
  */
-const PRONUNCIATIONS: Record<string, string[]> = {
-  agni: ['AE G N IY'],
-  kavach: ['K AE V AH CH'],
-  sanghacore: ['S AE NG HH AH K AO R'],
-  discordbridge: ['D IH S K AO R D B R IH JH'],
-  manus: ['M AE N AH S']
-}
-
-const jsgfAlternatives = (phrases: readonly string[]) => [...new Set(phrases.map((p) => p.toLowerCase()))].join(' | ')
-
-/** "<wake word> <agent> <command>" as a grammar; a word no dictionary knows throws, naming it. */
 export async function commandGrammar(words: CommandWords = HELIX_COMMAND_WORDS): Promise<Grammar> {
-  const jsgf = [
-    '#JSGF V1.0;',
-    'grammar helix;',
-    'public <command> = <wake> <agent> <action>;',
-    `<wake> = ${jsgfAlternatives(words.wakeWords)};`,
-    `<agent> = ${jsgfAlternatives(words.agents)};`,
-    `<action> = ${jsgfAlternatives(words.commands)};`,
-    ''
-  ].join('\n')
-  const wanted = new Set([...words.wakeWords, ...words.agents, ...words.commands].flatMap((p) => p.toLowerCase().split(/\s+/)))
-  const known = new Map<string, string[]>()
-  for (const line of (await readFile(CMUDICT, 'utf8')).split('\n')) {
-    const space = line.indexOf(' ')
-    const word = line.slice(0, space).replace(/\(\d+\)$/, '')
-    if (wanted.has(word)) known.set(word, [...(known.get(word) ?? []), line.slice(space + 1).trim()])
-  }
-  const lines: string[] = []
-  for (const word of wanted) {
-    const phones = [...new Set([...(known.get(word) ?? []), ...(PRONUNCIATIONS[word] ?? [])])]
-    if (phones.length === 0) throw new Error(`no pronunciation for "${word}": add it to PRONUNCIATIONS in test/helpers/audio.ts`)
-    phones.forEach((p, i) => lines.push(`${i === 0 ? word : `${word}(${i + 1})`} ${p}`))
-  }
-  return { jsgf, dictionary: lines.join('\n') + '\n' }
+  const grammar = await voiceGrammar(words)
+  if (grammar.unknown.length > 0) throw new Error(`no pronunciation for ${grammar.unknown.join(', ')}: add it to PRONUNCIATIONS in plugins/voice/grammar.ts`)
+  return grammar
 }
 
 /**
