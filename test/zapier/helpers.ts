@@ -3,7 +3,6 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { Webhook } from 'standardwebhooks'
-import type { Clock, Timer } from '../../core/clock.js'
 import { createTestDatabase } from '../helpers/db.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 
@@ -40,49 +39,4 @@ export function postSigned(app: FastifyInstance, event: unknown, options: { id?:
   return app.inject({ method: 'POST', url: `/api/zapier/hooks/${options.source ?? 'zap'}`, payload: body, headers: standardHeaders(body, { id: options.id }) })
 }
 
-/** A clock a test moves by hand; timers fire when it passes their time. */
-export class FakeClock implements Clock {
-  private time: number
-  private readonly timers = new Map<number, { at: number; every: number | null; fn: () => void }>()
-  private nextId = 1
-
-  constructor(start = Date.now()) {
-    this.time = start
-  }
-
-  now(): number {
-    return this.time
-  }
-
-  setTimeout(fn: () => void, ms: number): Timer {
-    return this.add(fn, ms, null)
-  }
-
-  setInterval(fn: () => void, ms: number): Timer {
-    return this.add(fn, ms, ms)
-  }
-
-  clearTimeout(timer: Timer | undefined): void {
-    this.timers.delete(timer as unknown as number)
-  }
-
-  clearInterval(timer: Timer | undefined): void {
-    this.timers.delete(timer as unknown as number)
-  }
-
-  advance(ms: number): void {
-    this.time += ms
-    for (const [id, timer] of [...this.timers]) {
-      if (timer.at > this.time) continue
-      if (timer.every === null) this.timers.delete(id)
-      else timer.at = this.time + timer.every
-      timer.fn()
-    }
-  }
-
-  private add(fn: () => void, ms: number, every: number | null): Timer {
-    const id = this.nextId++
-    this.timers.set(id, { at: this.time + ms, every, fn })
-    return id as unknown as Timer
-  }
-}
+export { FakeClock } from '../helpers/fake-clock.js'

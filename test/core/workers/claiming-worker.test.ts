@@ -3,62 +3,12 @@
 // periodic jobs on the injected clock, a failed claim survived, and a stop that drains.
 import { pino } from 'pino'
 import t from 'tap'
-import type { Clock, Timer } from '../../../core/clock.js'
+import type { Clock } from '../../../core/clock.js'
 import { ClaimingWorker, type PeriodicJob } from '../../../core/workers/claiming-worker.js'
 import { waitFor } from '../../helpers/wait.js'
+import { FakeClock } from '../../helpers/fake-clock.js'
 
 const log = pino({ level: 'silent' })
-
-/** Timers that fire only when the test advances time. */
-class FakeClock implements Clock {
-  private time = 0
-  private readonly timers = new Map<number, { at: number; every: number | null; fn: () => void }>()
-  private nextId = 1
-
-  now(): number {
-    return this.time
-  }
-
-  setTimeout(fn: () => void, ms: number): Timer {
-    return this.add(fn, ms, null)
-  }
-
-  setInterval(fn: () => void, ms: number): Timer {
-    return this.add(fn, ms, ms)
-  }
-
-  clearTimeout(timer: Timer | undefined): void {
-    this.timers.delete(timer as unknown as number)
-  }
-
-  clearInterval(timer: Timer | undefined): void {
-    this.timers.delete(timer as unknown as number)
-  }
-
-  get pending(): number {
-    return this.timers.size
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms
-    for (;;) {
-      const due = [...this.timers].filter(([, timer]) => timer.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!due) break
-      const [id, timer] = due
-      this.time = timer.at
-      if (timer.every === null) this.timers.delete(id)
-      else timer.at += timer.every
-      timer.fn()
-    }
-    this.time = end
-  }
-
-  private add(fn: () => void, ms: number, every: number | null): Timer {
-    const id = this.nextId++
-    this.timers.set(id, { at: this.time + ms, every, fn })
-    return id as unknown as Timer
-  }
-}
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void
