@@ -2,7 +2,7 @@
 // Calls go through ServiceTransport (in-process or over HTTP); waiting for a command's end listens
 // to `command.updated` on the bus instead of polling the database.
 import type { Bus, BusHandler } from '../bus/types.js'
-import { isTerminal, type Agent, type AgentSummary, type Command, type CommandCatalog, type CommandCatalogEntry, type PageOf, type Ritual, type RitualName, type Tier, type UcfState } from '../contracts/orchestrator.js'
+import { isTerminal, type Agent, type AgentSummary, type Command, type CommandCatalog, type CommandCatalogEntry, type PageOf, type Ritual, type RitualName, type Tier, type UcfMetrics, type UcfState } from '../contracts/orchestrator.js'
 import type { ServiceTransport } from './service-transport.js'
 
 export interface CommandInput {
@@ -21,6 +21,8 @@ export interface OrchestratorCalls {
   getCommand(id: string): Promise<Command>
   cancelCommand(id: string): Promise<Command>
   ucf(): Promise<UcfState>
+  /** Adds deltas to the metrics (clamped); with an idempotency key the same adjustment applies once. */
+  adjustUcf(deltas: Partial<UcfMetrics>, options?: { reason?: string; idempotencyKey?: string }): Promise<UcfState>
   startRitual(input: { name: RitualName; steps?: number; seed?: number }): Promise<Ritual>
   getRitual(id: string): Promise<Ritual>
 }
@@ -59,6 +61,14 @@ export class OrchestratorClient {
       getCommand: (id) => t.json('orchestrator', { method: 'GET', path: `/api/commands/${enc(id)}`, scopes: read, onBehalfOf }),
       cancelCommand: (id) => t.json('orchestrator', { method: 'POST', path: `/api/commands/${enc(id)}/cancel`, scopes: write, onBehalfOf }),
       ucf: () => t.json('orchestrator', { method: 'GET', path: '/api/ucf', scopes: read, onBehalfOf }),
+      adjustUcf: (deltas, options = {}) => t.json('orchestrator', {
+        method: 'POST',
+        path: '/api/ucf/adjust',
+        body: { deltas, ...(options.reason ? { reason: options.reason } : {}) },
+        headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined,
+        scopes: write,
+        onBehalfOf
+      }),
       startRitual: (input) => t.json('orchestrator', { method: 'POST', path: '/api/ucf/rituals', body: input, scopes: write, onBehalfOf }),
       getRitual: (id) => t.json('orchestrator', { method: 'GET', path: `/api/rituals/${enc(id)}`, scopes: read, onBehalfOf })
     }

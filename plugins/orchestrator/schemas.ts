@@ -73,6 +73,20 @@ export const CommandCreate = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 }))
 }, { additionalProperties: false })
 
+/** A partial metrics delta: each metric moves by at most 1 per call, and the result is clamped. */
+const Delta = Type.Number({ minimum: -1, maximum: 1 })
+export const UcfAdjust = Type.Object({
+  deltas: Type.Object({
+    harmony: Type.Optional(Delta),
+    resilience: Type.Optional(Delta),
+    prana: Type.Optional(Delta),
+    drishti: Type.Optional(Delta),
+    klesha: Type.Optional(Delta),
+    zoom: Type.Optional(Delta)
+  }, { additionalProperties: false, minProperties: 1 }),
+  reason: Type.Optional(Text({ minLength: 1, maxLength: 200 }))
+}, { additionalProperties: false })
+
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 128 }))
 })

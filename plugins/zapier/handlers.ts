@@ -4,7 +4,6 @@
 import type { Static } from 'typebox'
 import type { Bus } from '../../core/bus/types.js'
 import { BOT_POST_REQUESTED, BOT_POSTS_CHANNEL, type BotPostRequest } from '../../core/contracts/bot.js'
-import { isTerminal } from '../../core/contracts/orchestrator.js'
 import type { ServiceClients } from '../../core/clients/index.js'
 import { HelixError } from '../../core/errors.js'
 import type { InboundEvent } from './event-store.js'
@@ -26,38 +25,26 @@ export type Handler = (event: InboundEvent) => Promise<unknown>
 
 /** The internal bus channel and type of a Discord post the bot fulfils. */
 
-/** The orchestrator's largest HARMONY_PULSE; its API has no other way to move the UCF by a delta. */
-const MAX_PULSE = 0.2
-const COMMAND_WAIT_MS = 30_000
+/** DESIGN section 11: an emergency boost lifts harmony and prana and eases klesha. */
+const EMERGENCY_BOOST = { harmony: 0.15, prana: 0.1, klesha: -0.05 }
 
 export function createHandlers(deps: { clients: ServiceClients; bus: Bus }): Record<string, Handler> {
   const { clients, bus } = deps
   const subject = (event: InboundEvent) => `zapier:${event.source}`
 
-  /** Kael's HARMONY_PULSE (harmony +amount, prana +amount/2), once per event, waited for to its end. */
-  async function pulse(event: InboundEvent, amount: number): Promise<unknown> {
-    const onBehalfOf = subject(event)
-    const orchestrator = clients.orchestrator.for(onBehalfOf)
-    const accepted = await orchestrator.sendCommand('kael', { command: 'HARMONY_PULSE', args: { amount } }, { idempotencyKey: `zapier:${event.id}` })
-    const command = await clients.orchestrator.waitForFinal(accepted, { timeoutMs: COMMAND_WAIT_MS, onBehalfOf })
-    if (!isTerminal(command.status)) throw new Error(`command ${command.id} has not finished yet`)
-    if (command.status !== 'succeeded') throw new PermanentFailure(`command ${command.id} ${command.status}: ${command.error ?? ''}`.trim())
-    return { commandId: command.id, result: command.result }
+  /** Adds the deltas through the orchestrator, once per event: a replay of the event adds nothing. */
+  async function adjust(event: InboundEvent, deltas: Record<string, number>): Promise<unknown> {
+    const state = await clients.orchestrator.for(subject(event)).adjustUcf(deltas, { reason: `zapier ${event.type}`, idempotencyKey: `zapier:${event.id}` })
+    return { deltas, ucf: state.metrics, phase: state.phase }
   }
 
   return {
     async ucf_update(event) {
-      const delta = event.data as Data<'ucf_update'>
-      const others = Object.keys(delta).filter((k) => k !== 'harmony')
-      const harmony = delta.harmony ?? 0
-      if (others.length > 0 || harmony <= 0 || harmony > MAX_PULSE) {
-        throw new PermanentFailure(`the orchestrator's API moves the UCF only by a harmony pulse: ucf_update takes {"harmony": >0 and <=${MAX_PULSE}}${others.length ? `, not ${others.join(', ')}` : ''}`)
-      }
-      return pulse(event, harmony)
+      return adjust(event, event.data as Data<'ucf_update'>)
     },
 
     async emergency_boost(event) {
-      return pulse(event, 0.15)
+      return adjust(event, EMERGENCY_BOOST)
     },
 
     async agent_activation(event) {

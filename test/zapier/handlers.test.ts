@@ -1,5 +1,5 @@
 // The pipeline's handlers acting on the orchestrator through the kernel's clients, on real PostgreSQL
-// and Redis: ucf_update and emergency_boost (Kael's HARMONY_PULSE, once per event even when replayed),
+// and Redis: ucf_update and emergency_boost (POST /api/ucf/adjust, once per event even when replayed),
 // agent_activation, ritual_trigger, failures recorded with our error text, and the dead letter after
 // 5 deliveries of a transient failure.
 import t from 'tap'
@@ -31,25 +31,26 @@ t.test('handlers act on the orchestrator', async (t) => {
   const app = await build(t, await realEnv(t, 'zap_handlers'), { plugins: [orchestratorPlugin, zapierPlugin] })
   const before = await ucf(app)
 
-  const update = await send(app, 'ucf_update', { harmony: 0.05 })
+  const update = await send(app, 'ucf_update', { harmony: 0.05, klesha: -0.005 })
   t.equal(update.status, 'processed', JSON.stringify(update))
   const afterUpdate = await ucf(app)
-  t.equal(Math.round((afterUpdate.metrics.harmony - before.metrics.harmony) * 1000) / 1000, 0.05, 'harmony +0.05')
+  const moved = (after: { metrics: Record<string, number> }, from: { metrics: Record<string, number> }, metric: string) =>
+    Math.round((after.metrics[metric] - from.metrics[metric]) * 10000) / 10000
+  t.equal(moved(afterUpdate, before, 'harmony'), 0.05, 'harmony +0.05')
+  t.equal(moved(afterUpdate, before, 'klesha'), -0.005, 'klesha -0.005: any metric of the partial object')
+  t.equal(moved(afterUpdate, before, 'prana'), 0, 'the others untouched')
 
-  // A replay runs the handler again: the command's Idempotency-Key makes it the same pulse.
+  // A replay runs the handler again: the adjustment's Idempotency-Key makes it the same change.
   const replay = await app.inject({ method: 'POST', url: `/api/zapier/events/${update.id}/replay`, headers: bearer(app, ['zapier']) })
   t.equal(replay.statusCode, 202)
   const replayed = await settled(app, update.id)
   t.equal(replayed.status, 'processed')
-  t.equal((await ucf(app)).metrics.harmony, afterUpdate.metrics.harmony, 'the replay added nothing')
+  t.same((await ucf(app)).metrics, afterUpdate.metrics, 'the replay added nothing')
 
   const boost = await send(app, 'emergency_boost', {})
   t.equal(boost.status, 'processed')
-  t.equal(Math.round(((await ucf(app)).metrics.harmony - afterUpdate.metrics.harmony) * 1000) / 1000, 0.15, 'harmony +0.15')
-
-  const unsupported = await send(app, 'ucf_update', { klesha: -0.1 })
-  t.equal(unsupported.status, 'failed')
-  t.match(unsupported.error, /harmony pulse/)
+  const afterBoost = await ucf(app)
+  t.same(['harmony', 'prana', 'klesha'].map((m) => moved(afterBoost, afterUpdate, m)), [0.15, 0.1, -0.005], 'harmony +0.15, prana +0.10, klesha -0.05 clamped at 0')
 
   const activation = await send(app, 'agent_activation', { agent: 'lumina', status: 'busy' })
   t.equal(activation.status, 'processed', JSON.stringify(activation))
@@ -71,7 +72,7 @@ t.test('handlers act on the orchestrator', async (t) => {
   t.equal(run.name, 'legend')
 
   const failed = await app.inject({ url: '/api/zapier/events?status=failed', headers: bearer(app, ['zapier']) })
-  t.same(failed.json().items.map((e: { type: string }) => e.type).sort(), ['agent_activation', 'ucf_update'])
+  t.same(failed.json().items.map((e: { type: string }) => e.type).sort(), ['agent_activation'], 'only the activation of an agent that does not exist failed')
 })
 
 t.test('a handler failing transiently is retried, then dead-lettered after 5 deliveries', async (t) => {

@@ -32,7 +32,7 @@ export function orchestratorRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     await app.register(agentRoutes, { agents })
     await app.register(commandRoutes, { agents, queue, defaultTimeoutMs, rateLimits })
     await app.register(orchestrateRoutes, { agents, queue, defaultTimeoutMs, rateLimits })
-    await app.register(ucfRoutes, { ucf })
+    await app.register(ucfRoutes, { ucf, rateLimits })
     await app.register(ritualRoutes, { rituals, ritualQueued, rateLimits })
     await app.register(alertRoutes, { alerts })
   }

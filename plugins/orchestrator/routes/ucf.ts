@@ -1,5 +1,8 @@
-// The Universal Consciousness Field: GET /api/ucf (the state) and GET /api/ucf/history (its changes).
+// The Universal Consciousness Field: GET /api/ucf (the state), POST /api/ucf/adjust (add deltas) and
+// GET /api/ucf/history (its changes).
+import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { RateLimits } from '../../../core/rate-limit.js'
 import { errors } from '../../../core/errors.js'
 import * as S from '../schemas.js'
 import type { UcfService } from '../ucf-service.js'
@@ -18,8 +21,30 @@ function parseSince(since: string | undefined): number | undefined {
   return value
 }
 
-export const ucfRoutes: FastifyPluginAsyncTypebox<{ ucf: UcfService }> = async (app, { ucf }) => {
-  const { read } = scopes(app.auth)
+/** The history ref that makes an adjustment with an Idempotency-Key apply once per caller and key. */
+const adjustRef = (actor: string, key: string) => `adjust:${createHash('sha256').update(`${actor}\n${key}`).digest('hex').slice(0, 48)}`
+
+export const ucfRoutes: FastifyPluginAsyncTypebox<{ ucf: UcfService; rateLimits: RateLimits }> = async (app, { ucf, rateLimits }) => {
+  const { read, write } = scopes(app.auth)
+
+  app.post('/api/ucf/adjust', {
+    ...write,
+    config: { rateLimit: rateLimits.write },
+    schema: {
+      tags,
+      summary: 'Adds deltas to the UCF metrics (clamped to their ranges); with an Idempotency-Key the same adjustment applies once',
+      body: S.UcfAdjust,
+      headers: S.IdempotencyHeaders,
+      response: { 200: S.UcfState, 429: S.ErrorBody, ...errorResponses }
+    }
+  }, async (request) => {
+    const actor = request.principal!.actor
+    const key = request.headers['idempotency-key']
+    // The history keeps 64 characters of cause.
+    const cause = (request.body.reason ? `adjust: ${request.body.reason}` : `adjust by ${actor}`).slice(0, 64)
+    const change = await ucf.apply(request.body.deltas, cause, key ? adjustRef(actor, key) : null)
+    return change?.after ?? ucf.get()
+  })
 
   app.get('/api/ucf', {
     ...read,
