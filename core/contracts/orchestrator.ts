@@ -56,7 +56,9 @@ export const Command = Type.Object({
   error: Nullable(Type.String()),
   createdAt: DateTime,
   startedAt: Nullable(DateTime),
-  finishedAt: Nullable(DateTime)
+  finishedAt: Nullable(DateTime),
+  /** Who asked: the token's subject, or the one a plugin acted for (`discord:<userId>`); null before it was recorded. */
+  requestedBy: Nullable(Type.String())
 })
 
 export const UcfMetrics = Type.Object({
@@ -87,7 +89,8 @@ export const Ritual = Type.Object({
   error: Nullable(Type.String()),
   createdAt: DateTime,
   startedAt: Nullable(DateTime),
-  finishedAt: Nullable(DateTime)
+  finishedAt: Nullable(DateTime),
+  requestedBy: Nullable(Type.String())
 })
 
 export type Tier = Static<typeof Tier>

@@ -66,20 +66,20 @@ export class CommandDal {
   async insert(batch: readonly CommandInsert[]): Promise<Row[]> {
     const bind: unknown[] = []
     const values = batch.map(({ id, agentId, input, argsJson }) => {
-      bind.push(id, agentId, input.command, argsJson, input.idempotencyKey ?? null, input.requestHash ?? null, input.parentId ?? null, input.timeoutMs)
-      const n = bind.length - 8
+      bind.push(id, agentId, input.command, argsJson, input.idempotencyKey ?? null, input.requestHash ?? null, input.parentId ?? null, input.timeoutMs, input.requestedBy ?? null)
+      const n = bind.length - 9
       // The last column keeps the batch's arrival order in the sequence numbers.
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, ${n / 8})`
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9}, ${n / 9})`
     })
-    // PostgreSQL names the VALUES columns and types them; SQLite calls them column1..column9.
+    // PostgreSQL names the VALUES columns and types them; SQLite calls them column1..column10.
     const pgsql = this.sql.postgres
     const v = pgsql
-      ? { id: 'v.id::uuid', agent: 'v.agent_id::uuid', command: 'v.command', args: 'v.args::jsonb', key: 'v.idempotency_key', hash: 'v.request_hash', parent: 'v.parent_id::uuid', timeout: 'v.timeout_ms::int', n: 'v.n' }
-      : { id: 'v.column1', agent: 'v.column2', command: 'v.column3', args: 'v.column4', key: 'v.column5', hash: 'v.column6', parent: 'v.column7', timeout: 'v.column8', n: 'v.column9' }
+      ? { id: 'v.id::uuid', agent: 'v.agent_id::uuid', command: 'v.command', args: 'v.args::jsonb', key: 'v.idempotency_key', hash: 'v.request_hash', parent: 'v.parent_id::uuid', timeout: 'v.timeout_ms::int', by: 'v.requested_by', n: 'v.n' }
+      : { id: 'v.column1', agent: 'v.column2', command: 'v.column3', args: 'v.column4', key: 'v.column5', hash: 'v.column6', parent: 'v.column7', timeout: 'v.column8', by: 'v.column9', n: 'v.column10' }
     return this.outbox.rowsWithEvents(
-      `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, request_hash, parent_id, timeout_ms, attempts, created_at)
-         SELECT ${v.id}, a.id, ${v.command}, ${v.args}, 'queued', ${v.key}, ${v.hash}, ${v.parent}, ${v.timeout}, 0, ${this.sql.now}
-         FROM (VALUES ${values.join(', ')}) AS v${pgsql ? '(id, agent_id, command, args, idempotency_key, request_hash, parent_id, timeout_ms, n)' : ''}
+      `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, attempts, created_at)
+         SELECT ${v.id}, a.id, ${v.command}, ${v.args}, 'queued', ${v.key}, ${v.hash}, ${v.parent}, ${v.timeout}, ${v.by}, 0, ${this.sql.now}
+         FROM (VALUES ${values.join(', ')}) AS v${pgsql ? '(id, agent_id, command, args, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, n)' : ''}
          JOIN orchestrator_agents a ON a.id = ${v.agent}
          WHERE true ORDER BY ${v.n} ${pgsql ? 'FOR KEY SHARE OF a' : ''}
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,

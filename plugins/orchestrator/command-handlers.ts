@@ -148,7 +148,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
           args: stepArgs,
           timeoutMs: deps.defaultTimeoutMs,
           idempotencyKey: `task:${ctx.command.id}:${i}`,
-          parentId: ctx.command.id
+          parentId: ctx.command.id,
+          requestedBy: ctx.command.requestedBy
         })
         let done = child
         while (!isTerminal(done.status)) {

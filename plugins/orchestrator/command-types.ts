@@ -12,6 +12,8 @@ export interface NewCommand {
   /** Hash of the canonical request the key was sent with; a replay with another one is refused. */
   requestHash?: string | null
   parentId?: string | null
+  /** Who asked: the caller's subject (`request.principal.actor`). */
+  requestedBy?: string | null
 }
 
 /**

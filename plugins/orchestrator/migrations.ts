@@ -204,5 +204,18 @@ export const migrations: readonly Migration[] = [
       await qi.dropTable('orchestrator_outbox')
       await qi.removeColumn('orchestrator_commands', 'request_hash')
     }
+  },
+  {
+    // Expand only: who asked for a command or a ritual (the token's subject, or the subject a plugin
+    // acted for, e.g. discord:<userId>). The previous release leaves the columns NULL.
+    name: 'orchestrator-0007-requested-by',
+    async up({ queryInterface: qi }) {
+      await qi.addColumn('orchestrator_commands', 'requested_by', { type: DataTypes.STRING(200), allowNull: true })
+      await qi.addColumn('orchestrator_rituals', 'requested_by', { type: DataTypes.STRING(200), allowNull: true })
+    },
+    async down({ queryInterface: qi }) {
+      await qi.removeColumn('orchestrator_rituals', 'requested_by')
+      await qi.removeColumn('orchestrator_commands', 'requested_by')
+    }
   }
 ]

@@ -72,13 +72,13 @@ export class RitualService {
     private readonly outbox = new Outbox(sql, bus)
   ) {}
 
-  async start(input: RitualInput): Promise<Ritual> {
+  async start(input: RitualInput, requestedBy: string | null = null): Promise<Ritual> {
     const z88 = input.name === 'z88'
     const steps = z88 ? (input.steps ?? Z88_DEFAULT_STEPS) : 1
     const seed = input.seed ?? (z88 ? randomInt(0, 2 ** 31 - 1) : 0)
     const row = await this.sql.one(
-      `INSERT INTO orchestrator_rituals (id, name, steps, seed, status, progress, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, ${this.sql.now}) RETURNING *`,
-      [randomUUID(), input.name, steps, seed]
+      `INSERT INTO orchestrator_rituals (id, name, steps, seed, status, progress, requested_by, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, ${this.sql.now}) RETURNING *`,
+      [randomUUID(), input.name, steps, seed, requestedBy]
     )
     return toRitual(row!)
   }

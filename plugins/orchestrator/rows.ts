@@ -45,7 +45,8 @@ export function toCommand(r: Row): Command {
     error: (r.error as string | null) ?? null,
     createdAt: iso(r.created_at),
     startedAt: isoOrNull(r.started_at),
-    finishedAt: isoOrNull(r.finished_at)
+    finishedAt: isoOrNull(r.finished_at),
+    requestedBy: (r.requested_by as string | null | undefined) ?? null
   }
 }
 
@@ -62,7 +63,8 @@ export function toRitual(r: Row): Ritual {
     error: (r.error as string | null) ?? null,
     createdAt: iso(r.created_at),
     startedAt: isoOrNull(r.started_at),
-    finishedAt: isoOrNull(r.finished_at)
+    finishedAt: isoOrNull(r.finished_at),
+    requestedBy: (r.requested_by as string | null | undefined) ?? null
   }
 }
 

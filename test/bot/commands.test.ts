@@ -84,6 +84,7 @@ t.test('/command replies at once, then edits the reply when command.updated says
   const stored = await get(app, `/api/commands/${id}`)
   t.equal(stored.status, 'succeeded')
   t.equal(stored.command, 'STATUS')
+  t.equal(stored.requestedBy, `discord:${fake.guild.users.operator.id}`, 'the command records which Discord user asked')
   t.match(final.body.embeds[0].fields[0].value, '```json')
   t.ok(actors.includes(`discord:${fake.guild.users.operator.id}`))
 })

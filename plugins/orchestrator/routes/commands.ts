@@ -43,6 +43,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRouteOptions> = asy
       command: request.body.command,
       args,
       timeoutMs,
+      requestedBy: request.principal!.actor,
       ...(key === undefined ? {} : {
         idempotencyKey: scopedIdempotencyKey(request.principal!.actor, `POST /api/agents/${agent.id}/commands`, key),
         requestHash: requestHash({ command: request.body.command, args, timeoutMs: request.body.timeoutMs ?? null })

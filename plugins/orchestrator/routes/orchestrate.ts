@@ -56,6 +56,7 @@ export const orchestrateRoutes: FastifyPluginAsyncTypebox<OrchestrateRouteOption
         command,
         args,
         timeoutMs: request.body.timeoutMs ?? defaultTimeoutMs,
+        requestedBy: request.principal!.actor,
         ...(key === undefined ? {} : { idempotencyKey: scopedIdempotencyKey(request.principal!.actor, `POST /api/orchestrate ${agent.id}`, key), requestHash: hash })
       })
       items.push(created)

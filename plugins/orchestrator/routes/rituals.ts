@@ -20,7 +20,7 @@ export const ritualRoutes: FastifyPluginAsyncTypebox<RitualRouteOptions> = async
     config: { rateLimit: rateLimits.write },
     schema: { tags, summary: 'Start a ritual; 202 with the run', body: S.RitualCreate, response: { 202: S.Ritual, 429: S.ErrorBody, ...errorResponses } }
   }, async (request, reply) => {
-    const ritual = await rituals.start(request.body)
+    const ritual = await rituals.start(request.body, request.principal!.actor)
     ritualQueued()
     return reply.code(202).header('location', `/api/rituals/${ritual.id}`).send(ritual)
   })
