@@ -47,8 +47,8 @@ async function main(): Promise<void> {
     DATABASE_URL: await createTestDatabase(scope, 'bench_dashboard'),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     HELIX_REDIS_PREFIX: `bench:dash:${randomUUID().slice(0, 8)}:`,
-    HELIX_RATE_WRITE: '100000000',
-    HELIX_RATE_PUBLISH: '100000000'
+    HELIX_RATE_WRITE: '10000000',
+    HELIX_RATE_PUBLISH: '10000000'
   }, [streamPlugin, orchestratorPlugin, dashboardPlugin])
   const app = await buildApp(config, { plugins: [streamPlugin, orchestratorPlugin, dashboardPlugin], logger: pino({ level: 'warn' }) })
   await app.listen({ port, host: '127.0.0.1' })

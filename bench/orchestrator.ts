@@ -49,7 +49,7 @@ async function startServer(databaseUrl: string, prefix: string): Promise<Server>
       HELIX_ROLE: 'orchestrator',
       HELIX_FLAG_HELIX_ORCHESTRATOR_DEDICATED: 'on',
       // The bench measures throughput, not the per-subject limit.
-      HELIX_RATE_WRITE: '100000000',
+      HELIX_RATE_WRITE: '10000000',
       REDIS_URL: redisUrl,
       HELIX_REDIS_PREFIX: prefix,
       DATABASE_URL: databaseUrl

@@ -58,7 +58,7 @@ async function startHelix(): Promise<Server> {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port),
       REDIS_URL, HELIX_REDIS_PREFIX: PREFIX, HELIX_JWT_SECRET: SECRET, HELIX_DATA_DIR: dataDir, HELIX_WS_CONNECT_RATE: '1000000',
-      HELIX_RATE_PUBLISH: '100000000'
+      HELIX_RATE_PUBLISH: '10000000'
     },
     stdio: ['ignore', 'ignore', 'inherit']
   })
