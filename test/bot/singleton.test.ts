@@ -34,8 +34,11 @@ t.test('two bot processes: one session; kill -9 of the holder: the other logs in
   await fake.waitForSession((s) => s.status === 'open', 20_000)
   // The other process keeps competing: give it several lease rounds to (wrongly) log in too.
   await waitFor(() => (a.output().match(/lease acquired/g)?.length ?? 0) + (b.output().match(/lease acquired/g)?.length ?? 0) === 1 && fake.calls.filter((c) => c.path === '/gateway/bot').length === 1 || null, 'one holder')
-  const [holder, other]: HelixProcess[] = a.output().includes('discord gateway session open') ? [a, b] : [b, a]
-  t.ok(holder.output().includes('discord gateway session open'), 'the holder logged in')
+  // The fake sees the session before the holder's ready event is logged: wait for the log line.
+  const opened = (p: HelixProcess) => p.output().includes('discord gateway session open')
+  const holder = await waitFor(() => (opened(a) ? a : opened(b) ? b : null), 'the holder to log in')
+  const other = holder === a ? b : a
+  t.notOk(opened(other), 'the other process did not log in')
   t.equal(fake.openSessions().length, 1, 'exactly one session')
 
   const killedAt = Date.now()
