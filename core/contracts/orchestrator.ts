@@ -70,6 +70,17 @@ export const UcfMetrics = Type.Object({
   zoom: Type.Number()
 })
 
+/** A partial metrics delta, as `POST /api/ucf/adjust` takes it: each metric moves by at most 1, the result is clamped. */
+const Delta = Type.Number({ minimum: -1, maximum: 1 })
+export const UcfDeltas = Type.Object({
+  harmony: Type.Optional(Delta),
+  resilience: Type.Optional(Delta),
+  prana: Type.Optional(Delta),
+  drishti: Type.Optional(Delta),
+  klesha: Type.Optional(Delta),
+  zoom: Type.Optional(Delta)
+}, { additionalProperties: false, minProperties: 1 })
+
 export const UcfState = Type.Object({
   metrics: UcfMetrics,
   phase: literals(PHASES),

@@ -2,7 +2,7 @@
 // The shapes other plugins read (agents, commands, the UCF, rituals, the catalog) are the kernel's
 // contract (core/contracts/orchestrator.ts); the requests and the plugin's own answers are here.
 import { Type } from 'typebox'
-import { AgentStatus, Command, CommandCatalog, CommandStatus, literals, Nullable, RITUAL_NAMES, Tier, UcfMetrics } from '../../core/contracts/orchestrator.js'
+import { AgentStatus, Command, CommandCatalog, CommandStatus, literals, Nullable, RITUAL_NAMES, Tier, UcfDeltas, UcfMetrics } from '../../core/contracts/orchestrator.js'
 import { CATALOG } from './command-catalog.js'
 
 export { Agent, AgentStatus, AgentSummary, Command, CommandStatus, Page, Ritual, Tier, UcfState } from '../../core/contracts/orchestrator.js'
@@ -73,17 +73,8 @@ export const CommandCreate = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 }))
 }, { additionalProperties: false })
 
-/** A partial metrics delta: each metric moves by at most 1 per call, and the result is clamped. */
-const Delta = Type.Number({ minimum: -1, maximum: 1 })
 export const UcfAdjust = Type.Object({
-  deltas: Type.Object({
-    harmony: Type.Optional(Delta),
-    resilience: Type.Optional(Delta),
-    prana: Type.Optional(Delta),
-    drishti: Type.Optional(Delta),
-    klesha: Type.Optional(Delta),
-    zoom: Type.Optional(Delta)
-  }, { additionalProperties: false, minProperties: 1 }),
+  deltas: UcfDeltas,
   reason: Type.Optional(Text({ minLength: 1, maxLength: 200 }))
 }, { additionalProperties: false })
 

@@ -3,6 +3,7 @@
 import { Type, type Static } from 'typebox'
 import { AgentStatus, RITUAL_NAMES, literals, Nullable } from '../../core/contracts/orchestrator.js'
 import { EVENT_STATUSES } from './event-store.js'
+import { UcfDeltas } from '../../core/contracts/orchestrator.js'
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true })
 
@@ -12,15 +13,8 @@ export const InboundBody = Type.Object({
   data: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
 }, { additionalProperties: true })
 
-const Delta = Type.Number({ minimum: -1, maximum: 1 })
-export const UcfUpdateData = Type.Object({
-  harmony: Type.Optional(Delta),
-  resilience: Type.Optional(Delta),
-  prana: Type.Optional(Delta),
-  drishti: Type.Optional(Delta),
-  klesha: Type.Optional(Delta),
-  zoom: Type.Optional(Delta)
-}, { additionalProperties: false, minProperties: 1 })
+/** `ucf_update` data is the orchestrator's adjustment: a partial metrics delta. */
+export const UcfUpdateData = UcfDeltas
 export const AgentActivationData = Type.Object({
   agent: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }),
   status: Type.Optional(AgentStatus)
