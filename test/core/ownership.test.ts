@@ -17,9 +17,9 @@ import { createRedisFactory } from '../../core/redis.js'
 const minter = await build(t)
 const admin = { authorization: `Bearer ${tokenFor(minter, ['admin'])}`, 'content-type': 'application/json' }
 
-async function whoami(url: string): Promise<{ status: number; body: { role?: string; error?: string; owner?: string | null } ; retryAfter: string | null }> {
+async function whoami(url: string): Promise<{ status: number; body: { role?: string; error?: string; owner?: string | null } ; retryAfter: string | null; fallback: string | null }> {
   const res = await fetch(`${url}/api/voice/whoami`)
-  return { status: res.status, body: await res.json(), retryAfter: res.headers.get('retry-after') }
+  return { status: res.status, body: await res.json(), retryAfter: res.headers.get('retry-after'), fallback: res.headers.get('x-helix-fallback') }
 }
 
 /** Opens a WebSocket, sends one message and resolves with the answer (or rejects with the refusal). */
@@ -68,6 +68,7 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
     t.same(await whoami(voice.url), {
       status: 503,
       retryAfter: '1',
+      fallback: null,
       body: { error: 'not_owner', message: 'This service does not own the voice plugin right now', plugin: 'voice', owner: monoUrl }
     })
     const refused = await wsRoundTrip(voice.url, 'hi').then(() => null, (err: { status: number; body: string }) => err)
@@ -91,7 +92,11 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
   t.test('Unleash flip off: the dedicated service refuses again, the monolith serves locally', async (t) => {
     unleash.set('helix.voice.dedicated', false)
     await waitFor(async () => (await whoami(voice.url)).status === 503, 'the dedicated service to let go')
-    await waitFor(async () => (await whoami(mono.url)).body.role === 'all', 'the monolith to serve')
+    // Until the monolith has seen the flip itself it still proxies, and serves reads only as a fallback.
+    await waitFor(async () => {
+      const answer = await whoami(mono.url)
+      return answer.body.role === 'all' && answer.fallback === null
+    }, 'the monolith to own the plugin again')
     t.equal(await wsRoundTrip(mono.url, 'back'), 'all:back')
   })
 
