@@ -11,6 +11,8 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js'
  * (`/name`, `/plan/0/args`, `` for the value itself); null when there is none. Walked without recursion.
  */
 export function nulPath(value: unknown): string | null {
+  // Nearly every body has no NUL: look first without building a path for every node.
+  if (!hasNul(value)) return null
   const stack: [node: unknown, path: string][] = [[value, '']]
   while (stack.length > 0) {
     const [node, path] = stack.pop()!
@@ -26,6 +28,22 @@ export function nulPath(value: unknown): string | null {
     }
   }
   return null
+}
+
+function hasNul(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (typeof node === 'string') {
+      if (node.includes('\0')) return true
+    } else if (node !== null && typeof node === 'object') {
+      for (const key in node) {
+        if (key.includes('\0')) return true
+        stack.push((node as Record<string, unknown>)[key])
+      }
+    }
+  }
+  return false
 }
 
 /** Which part of the URL holds a NUL (`%00`; Node's parser refuses a raw one), or null. */
