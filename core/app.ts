@@ -26,6 +26,7 @@ import { healthRoutes } from './health.js'
 import { installInputGuard } from './input-guard.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.js'
+import { noTracing, type Tracing } from './trace.js'
 import { createLease } from './lease.js'
 import { announceOwnerChanges, createProxyAgent, gatedRoutes, OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership/index.js'
 import { pluginsForRoles, type Kernel, type PluginDescriptor } from './plugin.js'
@@ -43,6 +44,8 @@ export interface AppDeps {
   clock?: Clock
   /** Redis connections; by default from REDIS_URL (none without it). */
   redis?: RedisFactory | null
+  /** Tracing; by default none (core/telemetry sets it up when OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  trace?: Tracing
 }
 
 export interface Helix {
@@ -104,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const loadedNames = new Set<string>()
   const clients = createServiceClients({ app, config, gate, bus, loaded: () => loadedNames })
   const lease = (name: string, ttlMs?: number) => createLease(redis, config.redisPrefix, { name, ttlMs, log, clock })
-  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry(), clock, redis, gate, clients, lease, rateLimits: rateLimits(config) }
+  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry(), clock, redis, gate, clients, lease, rateLimits: rateLimits(config), trace: deps.trace ?? noTracing }
   const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
   const leaseNames = new Map<string, string>(descriptors.map((d) => [d.name, d.lease ?? `workers:${d.name}`]))
   const leaseTtls = new Map<string, number | undefined>(descriptors.map((d) => [d.name, d.leaseTtlMs?.(settingsFor(config, d))]))

@@ -16,6 +16,7 @@ import type { Lease } from './lease.js'
 import type { OwnershipGate } from './ownership/index.js'
 import type { RateLimits } from './rate-limit.js'
 import type { RedisFactory } from './redis.js'
+import type { Tracing } from './trace.js'
 
 /** What the kernel hands every plugin: shared infrastructure, built once by the app factory. */
 export interface Kernel {
@@ -36,6 +37,8 @@ export interface Kernel {
   lease(name: string, ttlMs?: number): Lease
   /** Route configs for the shared rate limits: `{ config: { rateLimit: kernel.rateLimits.write } }`. */
   rateLimits: RateLimits
+  /** Spans and W3C trace context; a no-op unless OpenTelemetry is configured. */
+  trace: Tracing
 }
 
 /** Background work a plugin runs only while its process owns it (queue consumers, tickers). */
