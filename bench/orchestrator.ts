@@ -1,9 +1,11 @@
-// `npm run bench:orchestrator`: against compiled orchestrator processes (dist/core/main.js) on
-// PostgreSQL and Redis: commands accepted per second and the p99 of POST .../commands (autocannon);
-// STATUS commands executed per second end to end with one and with two processes; UCF updates per second.
-import { spawn, type ChildProcess } from 'node:child_process'
+// `npm run bench:orchestrator [-- --runs N]`: Helix's orchestrator (compiled server processes on
+// PostgreSQL and Redis) side by side with what a team would build instead (Fastify + pg-boss 12,
+// bench/orchestrator/pgboss-server.ts), under the same autocannon load over the 14 agents, in the same
+// run: commands accepted per second and their latency, STATUS commands executed end to end with one
+// and two processes, CPU per 1,000 commands, RSS over 100,000 commands; and Helix's UCF updates per
+// second. Each system gets a fresh database per run; the table shows the median of the runs (default 3).
 import { createHmac } from 'node:crypto'
-import path from 'node:path'
+import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { pino } from 'pino'
@@ -13,66 +15,53 @@ import { MemoryBus } from '../core/bus/memory-bus.js'
 import { AlertService } from '../plugins/orchestrator/alert-service.js'
 import { Sql } from '../plugins/orchestrator/sql.js'
 import { UcfService } from '../plugins/orchestrator/ucf-service.js'
-import { createTestDatabase } from '../test/helpers/db.js'
-import { freePort } from '../test/helpers/net.js'
+import { baseDatabaseUrl, createTestDatabase } from '../test/helpers/db.js'
 import { redisPrefix } from '../test/helpers/redis.js'
+import { BackendCpu, commits, cpuSeconds, rssMiB } from './orchestrator/probes.js'
+import { helixTarget, pgBossTarget, type Server, type Target } from './orchestrator/targets.js'
 import { printTable } from './table.js'
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef'
 const AGENTS = ['kael', 'lumina', 'vega', 'gemini', 'agni', 'kavach', 'sanghacore', 'shadow', 'echo', 'phoenix', 'oracle', 'claude', 'manus', 'discordbridge']
 const ACCEPT_SECONDS = 10
 const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 500)
-const EXECUTE_COMMANDS = 6000
+const EXECUTE_COMMANDS = 10_000
+const MEMORY_COMMANDS = 100_000
 const UCF_UPDATES = 2000
-const teardowns: (() => unknown)[] = []
-const scope = { teardown: (fn: () => unknown) => void teardowns.push(fn) }
+const RSS_SETTLE_MS = 5000
+const { values: cli } = parseArgs({ options: { runs: { type: 'string', default: '3' } } })
+const RUNS = Math.max(1, Number(cli.runs))
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-interface Server {
-  url: string
-  child: ChildProcess
+/** One system's figures in one run. */
+interface Figures {
+  accepted: number
+  p50: number
+  p99: number
+  steadyP50: number
+  steadyP99: number
+  failures: number
+  executedOne: number
+  executedTwo: number
+  serverCpu: number
+  databaseCpu: number
+  commitsPerCommand: number
+  rssStart: number
+  rssWarm: number
+  rss100k: number
 }
 
-async function startServer(databaseUrl: string, prefix: string): Promise<Server> {
-  const port = await freePort()
-  // BENCH_CPU_PROF=<dir> writes each server's CPU profile there when it exits.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-  const child = spawn(process.execPath, [...profile, path.join(projectRoot, 'dist/core/main.js')], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      HELIX_JWT_SECRET: SECRET,
-      HELIX_ROLE: 'orchestrator',
-      HELIX_FLAG_HELIX_ORCHESTRATOR_DEDICATED: 'on',
-      // The bench measures throughput, not the per-subject limit.
-      HELIX_RATE_WRITE: '10000000',
-      REDIS_URL: redisUrl,
-      HELIX_REDIS_PREFIX: prefix,
-      DATABASE_URL: databaseUrl
-    },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  teardowns.push(() => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(undefined)
-    child.once('exit', resolve)
-    child.kill('SIGTERM')
-  }))
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`helix exited with ${child.exitCode}`)
-    try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) return { url, child }
-    } catch {
-      // not listening yet
+type Scope = { teardown(fn: () => unknown): void }
+
+/** Teardowns of one run, run in reverse at its end (and on failure). */
+function runScope(): Scope & { close(): Promise<void> } {
+  const fns: (() => unknown)[] = []
+  return {
+    teardown: (fn) => void fns.push(fn),
+    close: async () => {
+      for (const fn of fns.reverse()) await fn()
     }
-    await new Promise((r) => setTimeout(r, 50))
   }
-  throw new Error('helix did not become ready')
 }
 
 /** An HS256 access token for the servers' secret, minted here so the bench needs no app of its own. */
@@ -82,88 +71,181 @@ function token(): string {
   return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`
 }
 
-function requests(count = AGENTS.length) {
-  return Array.from({ length: count }, (_, i) => ({
+function requests() {
+  const authorization = `Bearer ${token()}`
+  return AGENTS.map((agent) => ({
     method: 'POST' as const,
-    path: `/api/agents/${AGENTS[i % AGENTS.length]}/commands`,
-    headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
+    path: `/api/agents/${agent}/commands`,
+    headers: { authorization, 'content-type': 'application/json' },
     body: JSON.stringify({ command: 'STATUS' })
   }))
 }
 
-async function drained(db: pg.Client): Promise<void> {
-  for (;;) {
-    const { rows } = await db.query(`SELECT COUNT(*) AS n FROM orchestrator_commands WHERE status IN ('queued', 'running')`)
-    if (Number(rows[0].n) === 0) return
-    await new Promise((r) => setTimeout(r, 100))
+/**
+ * RSS once the process has been idle for a while: V8 lets garbage pile up under load and gives the
+ * memory back only after the load stops, so a reading taken at once would measure the load, not growth.
+ */
+async function settledRss(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, RSS_SETTLE_MS))
+  return rssMiB(pid)
+}
+
+async function drained(target: Target, db: pg.Client): Promise<void> {
+  while ((await target.unfinished(db)) > 0) await new Promise((r) => setTimeout(r, 250))
+}
+
+/** Sends `amount` commands as fast as the servers take them (32 connections each). */
+async function send(servers: Server[], amount: number): Promise<number> {
+  const results = await Promise.all(servers.map((s) => autocannon({ url: s.url, connections: 32, amount: Math.floor(amount / servers.length), requests: requests() })))
+  return results.reduce((sum, r) => sum + r['2xx'], 0)
+}
+
+/** Accepts `amount` commands quickly, then measures their execution once all have finished. */
+async function execute(target: Target, servers: Server[], db: pg.Client, amount: number): Promise<{ rate: number; sent: number }> {
+  await drained(target, db)
+  const mark = await target.mark(db)
+  const sent = await send(servers, amount)
+  await drained(target, db)
+  const { rate } = await target.executed(db, mark)
+  return { rate, sent }
+}
+
+async function measure(target: Target, monitor: pg.Client): Promise<Figures> {
+  const scope = runScope()
+  try {
+    const databaseUrl = await createTestDatabase(scope, 'bench_orch')
+    const database = new URL(databaseUrl).pathname.slice(1)
+    const db = new pg.Client({ connectionString: databaseUrl })
+    const one = await target.start(databaseUrl)
+    scope.teardown(() => one.stop())
+    await db.connect()
+    scope.teardown(() => db.end())
+    const pid = one.child.pid!
+    const rssStart = await settledRss(pid)
+    let handled = 0
+
+    const saturated = await autocannon({ url: one.url, connections: 32, duration: ACCEPT_SECONDS, requests: requests() })
+    handled += saturated['2xx']
+    // Latency at a steady load the process sustains, rather than queueing at saturation.
+    await drained(target, db)
+    const steady = await autocannon({ url: one.url, connections: 16, duration: ACCEPT_SECONDS, overallRate: STEADY_RATE, requests: requests() })
+    handled += steady['2xx']
+    await drained(target, db)
+    const rssWarm = await settledRss(pid)
+
+    // CPU and commits per command over accepting and executing EXECUTE_COMMANDS commands.
+    const backends = new BackendCpu(monitor, database)
+    await backends.start()
+    const [cpuBefore, commitsBefore] = [cpuSeconds(pid), await commits(monitor, database)]
+    const single = await execute(target, [one], db, EXECUTE_COMMANDS)
+    const serverCpu = cpuSeconds(pid) - cpuBefore
+    const databaseCpu = await backends.stop()
+    // Stats reach pg_stat_database when a backend goes idle (at most every PGSTAT_MIN_INTERVAL, 1 s).
+    await new Promise((r) => setTimeout(r, 1500))
+    const commitsPerCommand = ((await commits(monitor, database)) - commitsBefore) / single.sent
+
+    await send([one], Math.max(0, MEMORY_COMMANDS - handled - single.sent))
+    await drained(target, db)
+    const rss100k = await settledRss(pid)
+
+    // A second replica of the same deployment: both execute.
+    const two = await target.start(databaseUrl)
+    scope.teardown(() => two.stop())
+    const double = await execute(target, [one, two], db, EXECUTE_COMMANDS)
+
+    return {
+      accepted: saturated['2xx'] / ACCEPT_SECONDS,
+      p50: saturated.latency.p50,
+      p99: saturated.latency.p99,
+      steadyP50: steady.latency.p50,
+      steadyP99: steady.latency.p99,
+      failures: saturated.non2xx + saturated.errors + steady.non2xx + steady.errors,
+      executedOne: single.rate,
+      executedTwo: double.rate,
+      serverCpu: (serverCpu / single.sent) * 1000,
+      databaseCpu: (databaseCpu / single.sent) * 1000,
+      commitsPerCommand,
+      rssStart,
+      rssWarm,
+      rss100k
+    }
+  } finally {
+    await scope.close()
   }
 }
 
-/** Executed per second: commands finished between the first start and the last finish, from the rows. */
-async function executionRate(db: pg.Client, since: number): Promise<{ rate: number; count: number }> {
-  const { rows } = await db.query(
-    `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(finished_at) AS last FROM orchestrator_commands WHERE seq > $1 AND status = 'succeeded'`,
-    [since]
-  )
-  const n = Number(rows[0].n)
-  return { count: n, rate: n / ((Number(rows[0].last) - Number(rows[0].first)) / 1000) }
+/** Helix's UCF updates per second with 16 concurrent writers, on a fresh orchestrator schema. */
+async function ucfRate(): Promise<number> {
+  const scope = runScope()
+  try {
+    const databaseUrl = await createTestDatabase(scope, 'bench_ucf')
+    const log = pino({ level: 'silent' })
+    const database = createDatabase({ databaseUrl, dataDir: projectRoot, log })
+    scope.teardown(() => database.close())
+    const { migrations } = await import('../plugins/orchestrator/migrations.js')
+    await database.migrate(migrations)
+    const sql = new Sql(database.sequelize, databaseUrl)
+    scope.teardown(() => sql.close())
+    const bus = new MemoryBus({ historyLen: 10, source: 'bench', log })
+    const ucf = new UcfService(sql, bus, new AlertService(sql, bus))
+    const started = performance.now()
+    let next = 0
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next++ < UCF_UPDATES) await ucf.apply({ resilience: 0.001 }, 'bench')
+    }))
+    return UCF_UPDATES / ((performance.now() - started) / 1000)
+  } finally {
+    await scope.close()
+  }
 }
 
-async function maxSeq(db: pg.Client): Promise<number> {
-  return Number((await db.query('SELECT COALESCE(MAX(seq), 0) AS m FROM orchestrator_commands')).rows[0].m)
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-/** Accepts EXECUTE_COMMANDS commands quickly (spread over the servers), then measures their execution. */
-async function execute(servers: Server[], db: pg.Client): Promise<{ rate: number; count: number }> {
-  await drained(db)
-  const since = await maxSeq(db)
-  await Promise.all(servers.map((s) => autocannon({ url: s.url, connections: 32, amount: Math.floor(EXECUTE_COMMANDS / servers.length), requests: requests() })))
-  await drained(db)
-  return executionRate(db, since)
-}
-
-const rows: (string | number)[][] = []
+const outer = runScope()
 try {
-  const databaseUrl = await createTestDatabase(scope, 'bench_orch')
-  // Its own key prefix, deleted at the end like a test's.
-  const prefix = redisPrefix(scope, 'bench-orch')
-  const one = await startServer(databaseUrl, prefix)
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  teardowns.push(() => db.end())
+  const prefix = redisPrefix(outer, 'bench-orch')
+  const targets = [helixTarget(SECRET, redisUrl, prefix), pgBossTarget(SECRET)]
+  const monitor = new pg.Client({ connectionString: baseDatabaseUrl })
+  await monitor.connect()
+  outer.teardown(() => monitor.end())
 
-  const accepted = await autocannon({ url: one.url, connections: 32, duration: ACCEPT_SECONDS, requests: requests() })
-  const ok = accepted['2xx']
-  rows.push(['POST /api/agents/:slug/commands accepted (1 process, executing too)', `${Math.round(ok / ACCEPT_SECONDS)}/s`, '>= 2000/s'])
-  rows.push(['POST .../commands latency p99 at saturation', `${accepted.latency.p99} ms`, '< 20 ms'])
-  // Latency at a steady load the process sustains, rather than queueing at saturation.
-  await drained(db)
-  const steady = await autocannon({ url: one.url, connections: 16, duration: ACCEPT_SECONDS, overallRate: STEADY_RATE, requests: requests() })
-  rows.push([`POST .../commands latency p50 / p99 at a steady ${STEADY_RATE}/s`, `${steady.latency.p50} / ${steady.latency.p99} ms`, '< 20 ms'])
-  rows.push(['POST .../commands non-2xx responses', accepted.non2xx + accepted.errors + steady.non2xx + steady.errors, '0'])
+  const figures = new Map<Target, Figures[]>(targets.map((t) => [t, []]))
+  const ucf: number[] = []
+  for (let run = 1; run <= RUNS; run++) {
+    // Alternate which system goes first, so neither always meets a warmer or a busier machine.
+    for (const target of run % 2 ? targets : [...targets].reverse()) {
+      const f = await measure(target, monitor)
+      figures.get(target)!.push(f)
+      console.error(`run ${run}/${RUNS} ${target.name}: ${JSON.stringify(f, (_, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`)
+    }
+    ucf.push(await ucfRate())
+  }
 
-  const single = await execute([one], db)
-  rows.push([`STATUS executed end to end, 1 process (${single.count})`, `${Math.round(single.rate)}/s`, '>= 1000/s'])
-  // A second replica of the same deployment: the orchestrator's workers run in every replica.
-  const two = await startServer(databaseUrl, prefix)
-  const double = await execute([one, two], db)
-  rows.push([`STATUS executed end to end, 2 executing processes (${double.count})`, `${Math.round(double.rate)}/s`, '>= 1000/s'])
+  const med = (target: Target, key: keyof Figures) => median(figures.get(target)!.map((f) => f[key]))
+  const [helix, boss] = targets as [Target, Target]
+  const ratio = (key: keyof Figures, digits = 1) => `${(med(helix, key) / med(boss, key)).toFixed(digits)}x`
+  const perSecond = (key: keyof Figures) => [`${Math.round(med(helix, key))}/s`, `${Math.round(med(boss, key))}/s`, ratio(key)]
+  const latency = (a: keyof Figures, b: keyof Figures) => [`${med(helix, a)} / ${med(helix, b)} ms`, `${med(boss, a)} / ${med(boss, b)} ms`, '']
+  const cpu = (key: keyof Figures) => [`${med(helix, key).toFixed(2)} s`, `${med(boss, key).toFixed(2)} s`, ratio(key, 2)]
+  const rss = (t: Target) => `${med(t, 'rssStart')} / ${med(t, 'rssWarm')} / ${med(t, 'rss100k')} MiB`
 
-  const log = pino({ level: 'silent' })
-  const database = createDatabase({ databaseUrl, dataDir: projectRoot, log })
-  teardowns.push(() => database.close())
-  const sql = new Sql(database.sequelize, databaseUrl)
-  teardowns.push(() => sql.close())
-  const bus = new MemoryBus({ historyLen: 10, source: 'bench', log })
-  const ucf = new UcfService(sql, bus, new AlertService(sql, bus))
-  const started = performance.now()
-  let next = 0
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next++ < UCF_UPDATES) await ucf.apply({ resilience: 0.001 }, 'bench')
-  }))
-  rows.push([`UCF updates (atomic, with history; 16 concurrent writers)`, `${Math.round(UCF_UPDATES / ((performance.now() - started) / 1000))}/s`, '-'])
-
-  printTable('Orchestrator (PostgreSQL + Redis, compiled server processes)', ['measure', 'result', 'target'], rows)
+  printTable(`Orchestrator vs pg-boss 12 (PostgreSQL + Redis, compiled server processes; median of ${RUNS} run${RUNS > 1 ? 's' : ''})`, ['measure', 'Helix', 'pg-boss reference', 'Helix / reference', 'target'], [
+    ['POST /api/agents/:slug/commands accepted (1 process, executing too)', ...perSecond('accepted'), '>= 2x'],
+    ['POST .../commands latency p50 / p99 at saturation', ...latency('p50', 'p99'), ''],
+    [`POST .../commands latency p50 / p99 at a steady ${STEADY_RATE}/s`, ...latency('steadyP50', 'steadyP99'), '< 20 ms'],
+    ['POST .../commands non-2xx responses (all runs)', ...targets.map((t) => figures.get(t)!.reduce((s, f) => s + f.failures, 0)), '', '0'],
+    [`STATUS executed end to end, 1 process (${EXECUTE_COMMANDS})`, ...perSecond('executedOne'), '>= 2x'],
+    [`STATUS executed end to end, 2 processes (${EXECUTE_COMMANDS})`, ...perSecond('executedTwo'), ''],
+    ['CPU s per 1,000 commands accepted and executed: server process', ...cpu('serverCpu'), ''],
+    ['CPU s per 1,000 commands: PostgreSQL backends of its database', ...cpu('databaseCpu'), ''],
+    ['PostgreSQL commits per command', med(helix, 'commitsPerCommand').toFixed(2), med(boss, 'commitsPerCommand').toFixed(2), '', ''],
+    [`RSS at start / after warm-up / after ${MEMORY_COMMANDS.toLocaleString('en')} commands`, rss(helix), rss(boss), '', 'flat'],
+    ['UCF updates (atomic, with history; 16 concurrent writers)', `${Math.round(median(ucf))}/s`, '-', '', '>= 2676/s (3x 892)']
+  ])
 } finally {
-  for (const fn of teardowns.reverse()) await fn()
+  await outer.close()
 }

@@ -2,7 +2,7 @@
 // ones each database does its own way (claims, settling) come from its CommandDialect
 // (command-sql-postgres.ts, command-sql-sqlite.ts). Times come from the database's clock (Sql.now).
 import { errors } from '../../core/errors.js'
-import type { Claimed, NewCommand, Settled, SettledWithNext } from './command-types.js'
+import type { Claimed, NewCommand, Settled, SettledWithNext, Success } from './command-types.js'
 import type { Outbox } from './outbox.js'
 import { toAgent, toCommand } from './rows.js'
 import type { Row, Sql } from './sql.js'
@@ -35,10 +35,11 @@ export interface CommandDialect {
    */
   settle(finish: string, bind: unknown[], release: Release, relaxed: boolean): Promise<Settled | null>
   /**
-   * Records a success and claims the agent's next queued command for `owner`, in one round trip.
+   * Records successes of commands `owner` holds and claims each of their agents' next queued command
+   * for `owner`, all in one round trip; returns those it recorded (one it no longer held is absent).
    * Absent where a database does not offer it: the worker then claims again.
    */
-  finishAndClaimNext?(owner: string, id: string, result: unknown, leaseMs: number): Promise<SettledWithNext | null>
+  finishAndClaimNext?(owner: string, done: readonly Success[], leaseMs: number): Promise<SettledWithNext[]>
 }
 
 /** Every transition is announced as `command.updated`, and the agent it changes as `agent.updated`. */
@@ -66,20 +67,20 @@ export class CommandDal {
   async insert(batch: readonly CommandInsert[]): Promise<Row[]> {
     const bind: unknown[] = []
     const values = batch.map(({ id, agentId, input, argsJson }) => {
-      bind.push(id, agentId, input.command, argsJson, input.idempotencyKey ?? null, input.requestHash ?? null, input.parentId ?? null, input.timeoutMs, input.requestedBy ?? null)
-      const n = bind.length - 9
+      bind.push(id, agentId, input.command, argsJson, input.idempotencyKey ?? null, input.requestHash ?? null, input.parentId ?? null, input.timeoutMs, input.requestedBy ?? null, input.traceparent ?? null)
+      const n = bind.length - 10
       // The last column keeps the batch's arrival order in the sequence numbers.
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9}, ${n / 9})`
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9}, $${n + 10}, ${n / 10})`
     })
-    // PostgreSQL names the VALUES columns and types them; SQLite calls them column1..column10.
+    // PostgreSQL names the VALUES columns and types them; SQLite calls them column1..column11.
     const pgsql = this.sql.postgres
     const v = pgsql
-      ? { id: 'v.id::uuid', agent: 'v.agent_id::uuid', command: 'v.command', args: 'v.args::jsonb', key: 'v.idempotency_key', hash: 'v.request_hash', parent: 'v.parent_id::uuid', timeout: 'v.timeout_ms::int', by: 'v.requested_by', n: 'v.n' }
-      : { id: 'v.column1', agent: 'v.column2', command: 'v.column3', args: 'v.column4', key: 'v.column5', hash: 'v.column6', parent: 'v.column7', timeout: 'v.column8', by: 'v.column9', n: 'v.column10' }
+      ? { id: 'v.id::uuid', agent: 'v.agent_id::uuid', command: 'v.command', args: 'v.args::jsonb', key: 'v.idempotency_key', hash: 'v.request_hash', parent: 'v.parent_id::uuid', timeout: 'v.timeout_ms::int', by: 'v.requested_by', trace: 'v.traceparent', n: 'v.n' }
+      : { id: 'v.column1', agent: 'v.column2', command: 'v.column3', args: 'v.column4', key: 'v.column5', hash: 'v.column6', parent: 'v.column7', timeout: 'v.column8', by: 'v.column9', trace: 'v.column10', n: 'v.column11' }
     return this.outbox.rowsWithEvents(
-      `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, attempts, created_at)
-         SELECT ${v.id}, a.id, ${v.command}, ${v.args}, 'queued', ${v.key}, ${v.hash}, ${v.parent}, ${v.timeout}, ${v.by}, 0, ${this.sql.now}
-         FROM (VALUES ${values.join(', ')}) AS v${pgsql ? '(id, agent_id, command, args, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, n)' : ''}
+      `INSERT INTO orchestrator_commands (id, agent_id, command, args, status, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, traceparent, attempts, created_at)
+         SELECT ${v.id}, a.id, ${v.command}, ${v.args}, 'queued', ${v.key}, ${v.hash}, ${v.parent}, ${v.timeout}, ${v.by}, ${v.trace}, 0, ${this.sql.now}
+         FROM (VALUES ${values.join(', ')}) AS v${pgsql ? '(id, agent_id, command, args, idempotency_key, request_hash, parent_id, timeout_ms, requested_by, traceparent, n)' : ''}
          JOIN orchestrator_agents a ON a.id = ${v.agent}
          WHERE true ORDER BY ${v.n} ${pgsql ? 'FOR KEY SHARE OF a' : ''}
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
@@ -136,10 +137,10 @@ export class CommandDal {
     return this.dialect.claim(owner, limit, leaseMs)
   }
 
-  /** See CommandDialect.finishAndClaimNext; null when the command was not `owner`'s to finish. */
-  finishAndClaimNext(owner: string, id: string, result: unknown, leaseMs: number): Promise<SettledWithNext | null> {
+  /** See CommandDialect.finishAndClaimNext. */
+  finishAndClaimNext(owner: string, done: readonly Success[], leaseMs: number): Promise<SettledWithNext[]> {
     if (!this.dialect.finishAndClaimNext) throw new Error('this database claims the next command separately')
-    return this.dialect.finishAndClaimNext(owner, id, result, leaseMs)
+    return this.dialect.finishAndClaimNext(owner, done, leaseMs)
   }
 
   /**

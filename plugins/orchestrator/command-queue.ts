@@ -3,27 +3,41 @@
 // the SQL is in command-dal.ts, the batching of accepted commands in command-batcher.ts.
 import { errors } from '../../core/errors.js'
 import { isTerminal } from '../../core/contracts/orchestrator.js'
+import { noTracing, type Tracing } from '../../core/trace.js'
 import type { CommandBatcher } from './command-batcher.js'
 import type { CommandDal } from './command-dal.js'
 import type { CommandEvents } from './command-events.js'
-import type { Claimed, NewCommand, Outcome, Settled } from './command-types.js'
+import type { Claimed, NewCommand, Outcome, Settled, SettledWithNext, Success } from './command-types.js'
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js'
+import { SharedRoundTrip } from './round-trips.js'
 import { toCommand, UUID_RE } from './rows.js'
 import type { Command, CommandQuery } from './types.js'
 
+/** A success to record for `owner`, claiming the agent's next command with a lease of `leaseMs`. */
+interface Finish extends Success {
+  owner: string
+  leaseMs: number
+}
+
 export class CommandQueue {
+  /** Successes recorded together across agents (see finish). */
+  private readonly finishes = new SharedRoundTrip<Finish, SettledWithNext | null>((batch) => this.finishAll(batch))
+
   constructor(
     private readonly dal: CommandDal,
     private readonly batcher: CommandBatcher,
-    private readonly events: CommandEvents
+    private readonly events: CommandEvents,
+    private readonly trace: Tracing = noTracing
   ) {}
 
   /**
    * Stores a queued command (accepted means stored). An Idempotency-Key used in the last 24 h returns
    * that first command when the request hash matches and is a 422 when it does not; an older key is
    * freed and makes a new command. Concurrent requests are written together (CommandBatcher).
+   * While tracing is on, the command keeps the caller's traceparent, so its execution joins that trace.
    */
   async enqueue(agentId: string, input: NewCommand): Promise<{ command: Command; replayed: boolean }> {
+    if (this.trace.enabled && input.traceparent === undefined) input = { ...input, traceparent: this.trace.traceparent() ?? null }
     const row = await this.batcher.add(agentId, input)
     if (!row) {
       // Not stored: its Idempotency-Key is taken, or its agent was deleted meanwhile.
@@ -77,8 +91,9 @@ export class CommandQueue {
   /**
    * Records the outcome of a claimed command, if this owner still holds it, and frees its agent.
    * With `next` (after a success, where the database offers it) the same statement hands the agent
-   * straight to its oldest queued command, claimed for `owner`: one round trip per command instead of
-   * two, and the agent stays busy while it has work. Returns the next claimed command, if any.
+   * straight to its oldest queued command, claimed for `owner`, so the agent stays busy while it has
+   * work; and the successes of every agent finishing at about the same time share that statement.
+   * Returns the next claimed command, if any.
    */
   async finish(owner: string, id: string, outcome: Outcome, next?: { leaseMs: number }): Promise<Claimed | null> {
     if (next && outcome.status === 'succeeded' && this.dal.claimsNextOnFinish) return this.finishAndClaimNext(owner, id, outcome.result, next.leaseMs)
@@ -103,11 +118,26 @@ export class CommandQueue {
   }
 
   private async finishAndClaimNext(owner: string, id: string, result: unknown, leaseMs: number): Promise<Claimed | null> {
-    const done = await this.dal.finishAndClaimNext(owner, id, result, leaseMs)
+    const done = await this.finishes.run({ owner, id, result, leaseMs })
     if (!done) return null
     if (done.next) await this.batcher.announced([done.next.command])
     await this.events.finished(done.command, done.agent, done.wasError, done.outbox, done.next?.command)
     return done.next
+  }
+
+  /** One statement per owner and lease for a batch of successes; null for one its owner no longer held. */
+  private async finishAll(batch: Finish[]): Promise<(SettledWithNext | null)[]> {
+    const settled = new Map<string, SettledWithNext>()
+    const groups = new Map<string, Finish[]>()
+    for (const f of batch) {
+      const key = `${f.leaseMs}:${f.owner}`
+      groups.set(key, [...(groups.get(key) ?? []), f])
+    }
+    await Promise.all([...groups.values()].map(async (group) => {
+      const { owner, leaseMs } = group[0]!
+      for (const done of await this.dal.finishAndClaimNext(owner, group, leaseMs)) settled.set(done.command.id, done)
+    }))
+    return batch.map((f) => settled.get(f.id) ?? null)
   }
 
   /** Moves a command to a final state (CommandDal.settle) and announces it. */

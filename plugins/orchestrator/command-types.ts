@@ -14,6 +14,8 @@ export interface NewCommand {
   parentId?: string | null
   /** Who asked: the caller's subject (`request.principal.actor`). */
   requestedBy?: string | null
+  /** The W3C traceparent active when it was accepted (CommandQueue sets it while tracing is on). */
+  traceparent?: string | null
 }
 
 /**
@@ -41,6 +43,12 @@ export interface Settled {
   wasError: boolean
   /** The outbox rows of its events (and of `next`'s, for SettledWithNext). */
   outbox: readonly number[]
+}
+
+/** A command that succeeded, on its way to being recorded. */
+export interface Success {
+  id: string
+  result: unknown
 }
 
 /** A success recorded together with the claim of the agent's next command, if it had one. */

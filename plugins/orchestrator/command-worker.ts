@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Bus, BusEvent } from '../../core/bus/types.js'
 import type { Clock } from '../../core/clock.js'
+import type { Tracing } from '../../core/trace.js'
 import { ClaimingWorker, type PeriodicJob } from '../../core/workers/claiming-worker.js'
 import type { AlertService } from './alert-service.js'
 import type { KnownCommand } from './command-catalog.js'
@@ -36,6 +37,8 @@ export interface CommandWorkerDeps {
   /** This process's lease owner name (ownerId()). */
   owner: string
   options: WorkerOptions
+  /** Each execution is a span continuing the trace that accepted the command (kernel.trace). */
+  trace?: Tracing
 }
 
 class DeadlineExceeded extends Error {}
@@ -60,11 +63,17 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     super({ log: deps.log, concurrency: deps.options.concurrency, clock: deps.clock })
   }
 
-  /** New work, a cancel of a command running here. */
+  /**
+   * Agents running a command here. Their new commands need no claim: finishing hands each agent its
+   * next command, or frees it and announces that (which kicks, see onAgent).
+   */
+  private readonly agentsHere = new Set<string>()
+
+  /** New work (for an agent not already working here), a cancel of a command running here. */
   private readonly onCommand = (event: BusEvent) => {
     const command = event.data as Command
     if (command.status === 'cancelled') this.running.get(command.id)?.abort(new Error('cancelled'))
-    if (command.status === 'queued') this.kick()
+    if (command.status === 'queued' && !this.agentsHere.has(command.agentId)) this.kick()
   }
 
   /** An agent another replica let go of (it had no next command for it) may have work by now. */
@@ -111,7 +120,29 @@ export class CommandWorker extends ClaimingWorker<Claimed> {
     return claimed.command.id
   }
 
-  protected async execute({ command, agent, row }: Claimed, controller: AbortController): Promise<Claimed | null> {
+  /**
+   * Runs the command and records its outcome; with tracing on, inside a `command.execute` span that
+   * continues the accepting request's trace, so the outcome's events carry that trace too.
+   */
+  protected async execute(claimed: Claimed, controller: AbortController): Promise<Claimed | null> {
+    const { trace } = this.deps
+    const agentId = claimed.agent.id
+    this.agentsHere.add(agentId)
+    let next: Claimed | null = null
+    try {
+      if (!trace?.enabled) next = await this.run(claimed, controller)
+      else {
+        const parent = (claimed.row.traceparent as string | null | undefined) ?? undefined
+        const attributes = { command: claimed.command.command, agent: claimed.agent.slug, 'command.id': claimed.command.id }
+        next = await trace.run('command.execute', parent, () => this.run(claimed, controller), attributes)
+      }
+      return next
+    } finally {
+      if (!next) this.agentsHere.delete(agentId)
+    }
+  }
+
+  private async run({ command, agent, row }: Claimed, controller: AbortController): Promise<Claimed | null> {
     const timer = this.clock.setTimeout(() => controller.abort(new DeadlineExceeded()), Number(row.timeout_ms))
     let outcome: Outcome
     try {

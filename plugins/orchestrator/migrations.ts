@@ -217,5 +217,16 @@ export const migrations: readonly Migration[] = [
       await qi.removeColumn('orchestrator_rituals', 'requested_by')
       await qi.removeColumn('orchestrator_commands', 'requested_by')
     }
+  },
+  {
+    // Expand only: the W3C traceparent of the request that accepted a command, so its execution
+    // (possibly in another process) continues that trace. The previous release leaves it NULL.
+    name: 'orchestrator-0008-traceparent',
+    async up({ queryInterface: qi }) {
+      await qi.addColumn('orchestrator_commands', 'traceparent', { type: DataTypes.TEXT, allowNull: true })
+    },
+    async down({ queryInterface: qi }) {
+      await qi.removeColumn('orchestrator_commands', 'traceparent')
+    }
   }
 ]

@@ -9,6 +9,7 @@ import type { Bus } from '../../core/bus/types.js'
 import { toAgent, toAlert, toCommand, toRitual } from './rows.js'
 import type { QueryOptions, Row, Sql, Tx } from './sql.js'
 import { isTransient, transientRetry } from './transient.js'
+import { ucfUpdatedFromRow } from './ucf-state.js'
 
 /** An event to publish: a channel, a type and its data. */
 export interface OutboxEvent {
@@ -36,6 +37,7 @@ const FROM_ROW: Record<string, (row: Row) => unknown> = {
   'agent.created': toAgent,
   'agent.updated': toAgent,
   'ritual.completed': toRitual,
+  'ucf.updated': ucfUpdatedFromRow,
   'alert.raised': toAlert,
   'alert.resolved': toAlert
 }

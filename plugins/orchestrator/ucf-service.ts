@@ -1,58 +1,17 @@
 // The Universal Consciousness Field: six metrics in one row, changed atomically (row lock, clamped),
 // each change kept in history and published as `ucf.updated` (through the outbox, stored with the
-// change); phase and consciousness level derived.
+// change); phase and consciousness level derived (ucf-state.ts).
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
 import type { AlertService } from './alert-service.js'
 import { Outbox } from './outbox.js'
+import { SharedRoundTrip } from './round-trips.js'
+import { parseJson } from './rows.js'
 import type { Row, Sql, Tx } from './sql.js'
-import type { UcfHistoryEntry, UcfMetrics, UcfState } from './types.js'
+import type { UcfHistoryEntry, UcfState } from './types.js'
+import { applyDeltas, HARMONY_CRITICAL, KLESHA_HIGH, METRICS, metricsOf, stateOf, UPPER, type Deltas, type Metric } from './ucf-state.js'
 
-export const METRICS = ['harmony', 'resilience', 'prana', 'drishti', 'klesha', 'zoom'] as const satisfies readonly (keyof UcfMetrics)[]
-export type Metric = (typeof METRICS)[number]
-export type Deltas = Partial<UcfMetrics>
-
-export const UCF_DEFAULTS: UcfMetrics = { harmony: 0.355, resilience: 1.1191, prana: 0.5175, drishti: 0.5023, klesha: 0.01, zoom: 1.0228 }
-
-/** Upper bound per metric (null: unbounded); every metric is at least 0. */
-const UPPER: Record<Metric, number | null> = { harmony: 1, resilience: null, prana: 1, drishti: 1, klesha: 1, zoom: null }
-
-export type Phase = UcfState['phase']
-
-export const HARMONY_CRITICAL = 0.3
-export const KLESHA_HIGH = 0.5
-
-export function phaseOf(harmony: number): Phase {
-  if (harmony < 0.3) return 'CRITICAL'
-  if (harmony < 0.45) return 'UNSTABLE'
-  if (harmony < 0.6) return 'COHERENT'
-  if (harmony < 0.8) return 'HARMONIOUS'
-  return 'TRANSCENDENT'
-}
-
-export function consciousnessLevel(m: UcfMetrics): number {
-  const raw = ((1.5 * m.harmony + m.resilience + 1.2 * m.prana + 1.2 * m.drishti + 1.5 * (1 - m.klesha) + m.zoom) / 7.4) * 10
-  return Math.round(Math.min(10, Math.max(0, raw)) * 100) / 100
-}
-
-/** Rounds away float noise so sums of deltas compare exactly. */
-const round = (v: number) => Math.round(v * 1e9) / 1e9
-
-export function applyDeltas(m: UcfMetrics, d: Deltas): UcfMetrics {
-  const next = { ...m }
-  for (const k of METRICS) {
-    const upper = UPPER[k]
-    const v = Math.max(0, m[k] + (d[k] ?? 0))
-    next[k] = round(upper === null ? v : Math.min(upper, v))
-  }
-  return next
-}
-
-export function stateOf(m: UcfMetrics, updatedAt: number): UcfState {
-  return { metrics: m, phase: phaseOf(m.harmony), consciousnessLevel: consciousnessLevel(m), updatedAt: new Date(updatedAt).toISOString() }
-}
-
-const metricsOf = (r: Row): UcfMetrics => Object.fromEntries(METRICS.map((k) => [k, Number(r[k])])) as UcfMetrics
+export { consciousnessLevel, HARMONY_CRITICAL, KLESHA_HIGH, METRICS, phaseOf, stateOf, UCF_DEFAULTS, type Deltas, type Metric, type Phase } from './ucf-state.js'
 
 function stateOfRow(row: Row | null): UcfState {
   if (!row) throw errors.unavailable('The UCF state is not initialised')
@@ -66,6 +25,9 @@ export interface UcfChange {
   deltas: Deltas
 }
 
+/** A committed change and the outbox row of its event. */
+type AppliedChange = UcfChange & { outbox: number }
+
 export class UcfService {
   constructor(
     private readonly sql: Sql,
@@ -74,6 +36,26 @@ export class UcfService {
     private readonly outbox = new Outbox(sql, bus)
   ) {}
 
+  /** STATUS reads of several agents, answered by one query (withCount). */
+  private readonly statusReads = new SharedRoundTrip<string, [UcfState, number]>(async (agentIds) => {
+    const row = await this.sql.one(
+      this.sql.postgres
+        ? `SELECT u.*, (SELECT json_object_agg(q.agent_id, q.n) FROM (
+             SELECT agent_id, COUNT(*) AS n FROM orchestrator_commands WHERE agent_id = ANY($1::uuid[]) AND status = 'queued' GROUP BY agent_id
+           ) q) AS queued FROM orchestrator_ucf u WHERE u.id = 1`
+        : `SELECT u.*, (SELECT json_group_object(q.agent_id, q.n) FROM (
+             SELECT agent_id, COUNT(*) AS n FROM orchestrator_commands WHERE agent_id IN (SELECT value FROM json_each($1)) AND status = 'queued' GROUP BY agent_id
+           ) q) AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
+      [this.sql.postgres ? agentIds : JSON.stringify(agentIds)],
+      undefined,
+      // One plan for any agents: the counts read their entries of the per-agent queue index.
+      { prepared: 'orchestrator-ucf-with-counts', plan: 'cached' }
+    )
+    const state = stateOfRow(row)
+    const queued = parseJson<Record<string, number> | null>(row?.queued ?? null) ?? {}
+    return agentIds.map((id) => [state, Number(queued[id] ?? 0)])
+  })
+
   async get(): Promise<UcfState> {
     const row = await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { prepared: 'orchestrator-ucf', plan: 'cached' })
     return stateOfRow(row)
@@ -81,28 +63,68 @@ export class UcfService {
 
   /**
    * The state and, in the same query, how many commands `agentId` has queued (STATUS reports
-   * both; one round trip instead of two).
+   * both). The STATUS commands of every agent running one at about the same time share that query.
    */
-  async withCount(agentId: string): Promise<[UcfState, number]> {
-    const row = await this.sql.one(
-      `SELECT u.*, (SELECT COUNT(*) FROM orchestrator_commands q WHERE q.agent_id = $1 AND q.status = 'queued') AS queued FROM orchestrator_ucf u WHERE u.id = 1`,
-      [agentId],
-      undefined,
-      // One plan for every agent: the count reads the agent's entries of the per-agent queue index.
-      { prepared: 'orchestrator-ucf-with-count', plan: 'cached' }
-    )
-    return [stateOfRow(row), Number(row?.queued ?? 0)]
+  withCount(agentId: string): Promise<[UcfState, number]> {
+    return this.statusReads.run(agentId)
   }
 
   /**
-   * Applies deltas atomically: the row is locked for the read-modify-write, so concurrent changes
-   * serialise and none is lost. With a `ref` (a command or ritual id) the change is applied at most
-   * once; a repeat returns null. `within` runs in the same transaction (e.g. completing a ritual).
+   * Applies deltas atomically: concurrent changes serialise on the row's lock and none is lost. With
+   * a `ref` (a command or ritual id) the change is applied at most once; a repeat returns null.
+   * `within` runs in the same transaction (e.g. completing a ritual).
    */
   async apply(deltas: Deltas, cause: string, ref: string | null = null, within?: (tx: Tx, after: UcfState) => Promise<void>): Promise<UcfChange | null> {
-    const change = await this.sql.transaction(async (tx) => {
-      const lock = this.sql.postgres ? ' FOR UPDATE' : ''
-      const row = await this.sql.one(`SELECT * FROM orchestrator_ucf WHERE id = 1${lock}`, [], tx)
+    const change = this.sql.postgres ? await this.applyInOneStatement(deltas, cause, ref, within) : await this.applyInTransaction(deltas, cause, ref, within)
+    if (!change) return null
+    const { outbox, ...applied } = change
+    await this.announce(applied, outbox)
+    return applied
+  }
+
+  /**
+   * PostgreSQL: the lock, the clamped sums, the history row, the new state and its event are one
+   * statement, so the row is locked for one round trip instead of five and a WAL flush. The sums
+   * are NUMERIC rounded to 9 places, so repeated deltas add up exactly.
+   */
+  private async applyInOneStatement(deltas: Deltas, cause: string, ref: string | null, within?: (tx: Tx, after: UcfState) => Promise<void>): Promise<AppliedChange | null> {
+    const now = this.sql.now
+    const bind = [...METRICS.map((k) => deltas[k] ?? 0), cause, ref, this.sql.json(deltas)]
+    const sum = (k: Metric, i: number) => {
+      const v = `GREATEST(0, cur.${k}::numeric + $${i + 1}::numeric)`
+      return `round(${UPPER[k] === null ? v : `LEAST(${UPPER[k]}, ${v})`}, 9)::float8 AS ${k}`
+    }
+    const statement = `WITH cur AS (SELECT * FROM orchestrator_ucf WHERE id = 1 FOR UPDATE),
+      h AS (
+        INSERT INTO orchestrator_ucf_history (${METRICS.join(', ')}, version, cause, ref, at)
+        SELECT ${METRICS.join(', ')}, version, $7, $8, at FROM (SELECT ${METRICS.map(sum).join(', ')}, cur.version + 1 AS version, ${now} AS at FROM cur) n
+        ON CONFLICT (ref) DO NOTHING RETURNING *
+      ), u AS (
+        UPDATE orchestrator_ucf AS s SET ${METRICS.map((k) => `${k} = h.${k}`).join(', ')}, version = h.version, updated_at = h.at FROM h WHERE s.id = 1 RETURNING s.id
+      ), o AS (
+        INSERT INTO orchestrator_outbox (channel, type, ref, data, created_at)
+        SELECT 'ucf', 'ucf.updated', h.id::text, to_jsonb(h) || jsonb_build_object('deltas', $9::jsonb), h.at FROM h RETURNING id
+      )
+      SELECT row_to_json(cur) AS before, row_to_json(h) AS after, (SELECT id FROM o) AS outbox_id FROM cur LEFT JOIN h ON true`
+    const run = async (tx?: Tx) => {
+      // Commits without waiting for the WAL flush, so the next writer's lock is free at once.
+      const row = await this.sql.one<{ before: Row | null; after: Row | null; outbox_id: string | number | null }>(statement, bind, tx, { prepared: tx ? undefined : 'orchestrator-ucf-apply', relaxed: true })
+      // A change without a ref must be durable before it is answered: a durable commit flushes the
+      // WAL up to itself, this change included, and concurrent writers share that flush.
+      if (!tx && ref === null) await this.sql.run('SELECT txid_current()')
+      if (!row?.before) throw errors.unavailable('The UCF state is not initialised')
+      if (!row.after) return null
+      const after = stateOf(metricsOf(row.after), Number(row.after.at))
+      if (within && tx) await within(tx, after)
+      return { before: stateOf(metricsOf(row.before), Number(row.before.updated_at)), after, cause, deltas, outbox: Number(row.outbox_id) }
+    }
+    return within ? this.sql.transaction(run, { relaxed: ref !== null }) : run()
+  }
+
+  /** SQLite (one process, statements take turns): read, add and write inside one transaction. */
+  private applyInTransaction(deltas: Deltas, cause: string, ref: string | null, within?: (tx: Tx, after: UcfState) => Promise<void>): Promise<AppliedChange | null> {
+    return this.sql.transaction(async (tx) => {
+      const row = await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], tx)
       if (!row) throw errors.unavailable('The UCF state is not initialised')
       const before = metricsOf(row)
       const after = applyDeltas(before, deltas)
@@ -125,11 +147,7 @@ export class UcfService {
       )
       if (within) await within(tx, state)
       return { before: stateOf(before, Number(row.updated_at)), after: state, cause, deltas, outbox: Number(inserted.outbox_id) }
-    }, { relaxed: ref !== null })
-    if (!change) return null
-    const { outbox, ...applied } = change
-    await this.announce(applied, outbox)
-    return applied
+    })
   }
 
   private async announce(change: UcfChange, outbox: number): Promise<void> {

@@ -69,6 +69,40 @@ t.test('a transition committed by a replica killed before it published reaches t
   await waitFor(async () => Number((await client.query('SELECT COUNT(*) AS n FROM orchestrator_outbox')).rows[0].n) === 0, 'the published row to be deleted')
 })
 
+t.test('a UCF change stored by a replica killed before it published reaches the bus in its event shape', async (t) => {
+  const databaseUrl = await createTestDatabase(t, 'orch_outbox_ucf')
+  const db = createDatabase({ databaseUrl, dataDir: '/nonexistent', log: pino({ level: 'silent' }) })
+  await db.migrate(orchestratorPlugin.migrations ?? [])
+  await db.close()
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  t.teardown(() => client.end())
+
+  // What UcfService.apply's one statement stores on PostgreSQL: the history row with its deltas.
+  await client.query(
+    `WITH h AS (
+       INSERT INTO orchestrator_ucf_history (harmony, resilience, prana, drishti, klesha, zoom, version, cause, ref, at)
+       VALUES (0.455, 1.1191, 0.5175, 0.5023, 0.01, 1.0228, 1, 'adjust', NULL, ${PG_NOW}) RETURNING *
+     )
+     INSERT INTO orchestrator_outbox (channel, type, ref, data, created_at)
+     SELECT 'ucf', 'ucf.updated', h.id::text, to_jsonb(h) || jsonb_build_object('deltas', '{"harmony":0.1}'::jsonb), h.at FROM h`
+  )
+
+  const env = { REDIS_URL: sharedRedisUrl, HELIX_REDIS_PREFIX: redisPrefix(t), DATABASE_URL: databaseUrl }
+  const published = busHistory(t, env.REDIS_URL, env.HELIX_REDIS_PREFIX)
+  await build(t, env, { plugins: [createOrchestratorPlugin({ outboxGraceMs: 300 })] })
+  const event = await waitFor(async () => (await published('ucf')).find((e) => e.type === 'ucf.updated'), 'the ucf.updated to be published by the new replica')
+  t.match(event.data, {
+    metrics: { harmony: 0.455, resilience: 1.1191, prana: 0.5175, drishti: 0.5023, klesha: 0.01, zoom: 1.0228 },
+    phase: 'COHERENT',
+    consciousnessLevel: Number,
+    updatedAt: String,
+    cause: 'adjust',
+    deltas: { harmony: 0.1 }
+  }, 'in the shape the process that made it would have published')
+  t.notOk('version' in (event.data as object), 'not the stored row')
+})
+
 t.test('transitions whose publish failed while the bus was down are published once it is back', async (t) => {
   const redis = await privateRedis(t)
   const env = { REDIS_URL: redis.url, HELIX_REDIS_PREFIX: 'helix:', DATABASE_URL: await createTestDatabase(t, 'orch_outbox_down') }
