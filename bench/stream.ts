@@ -10,6 +10,8 @@ import { createSigner } from 'fast-jwt'
 import * as hdr from 'hdr-histogram-js'
 import { Redis } from 'ioredis'
 import { freePort } from '../test/helpers/net.js'
+import { otelEnv } from './observability/otel-env.js'
+import { printTable } from './table.js'
 import { SPREAD_CHANNELS, type FromClients, type FromPublisher, type Layout, type PublishJob, type ServerKind, type ToClients } from './stream/messages.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -58,7 +60,7 @@ async function startHelix(): Promise<Server> {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port),
       REDIS_URL, HELIX_REDIS_PREFIX: PREFIX, HELIX_JWT_SECRET: SECRET, HELIX_DATA_DIR: dataDir, HELIX_WS_CONNECT_RATE: '1000000',
-      HELIX_RATE_PUBLISH: '10000000'
+      HELIX_RATE_PUBLISH: '10000000', ...otelEnv()
     },
     stdio: ['ignore', 'ignore', 'inherit']
   })
@@ -261,7 +263,44 @@ function table(helix: Result, sio: Result): string {
   return [line(['metric', 'Helix', 'Socket.IO', 'target']), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
 }
 
+/** BENCH_QUICK=1 (bench:observability runs it many times): Helix alone, one saturation run per layout. */
+const QUICK = process.env.BENCH_QUICK === '1'
+
+async function measureQuick(server: Server): Promise<{ hot: Run; spread: Run }> {
+  const clients = new Clients()
+  try {
+    await clients.connect(server, 5_000, 'hot')
+    const hot = await run(server, clients, 120, 3_000, ['ucf'], 5_000)
+    await clients.disconnect()
+    await sleep(1000)
+    await clients.connect(server, 2_000, 'spread')
+    const spread = await run(server, clients, 10_000, 3_000, Array.from({ length: SPREAD_CHANNELS }, (_, i) => `agents:c${i}`), 10)
+    await clients.disconnect()
+    return { hot, spread }
+  } finally {
+    clients.close()
+  }
+}
+
+async function mainQuick(): Promise<void> {
+  const server = await startHelix()
+  try {
+    const { hot, spread } = await measureQuick(server)
+    printTable('stream benchmark (BENCH_QUICK: Helix alone, saturation runs only)', ['metric', 'Helix'], [
+      ['hot channel, 5,000 clients: deliveries/s at saturation', Math.round(hot.perSecond)],
+      ['1,000 channels x 10: deliveries/s at 10,000 events/s', Math.round(spread.perSecond)]
+    ])
+  } finally {
+    await server.stop()
+    const redis = new Redis(REDIS_URL)
+    const keys = await redis.keys(`${PREFIX}*`)
+    if (keys.length > 0) await redis.del(...keys)
+    redis.disconnect()
+  }
+}
+
 async function main(): Promise<void> {
+  if (QUICK) return mainQuick()
   const started = Date.now()
   const results: Partial<Record<ServerKind, Result>> = {}
   for (const start of [startHelix, startSocketIo]) {

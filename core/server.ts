@@ -10,6 +10,7 @@ import { driverReason, unavailableDependency } from './dependency-errors.js'
 import { StartupError } from './errors.js'
 import type { PluginDescriptor } from './plugin.js'
 import { preflight, shownUrl } from './preflight.js'
+import type { Telemetry } from './telemetry/index.js'
 
 /** Graceful shutdown must finish inside Railway's and Docker's 10 s stop window. */
 const SHUTDOWN_DEADLINE_MS = 9000
@@ -58,10 +59,12 @@ function guardBoot(config: () => Config | undefined): () => void {
 }
 
 /** Signals close gracefully within the deadline; an uncaught error is fatal and exits 1 within about a second. */
-function handleShutdown(app: FastifyInstance): void {
+function handleShutdown(app: FastifyInstance, telemetry: Telemetry | null): void {
   const graceful = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, skip: ['uncaughtException', 'unhandledRejection'] }, async ({ signal }) => {
     app.log.info({ signal }, 'shutting down')
     await app.close()
+    // The spans of the last requests are still buffered.
+    await telemetry?.shutdown()
   })
   let failing = false
   const fatal = (err: unknown) => {
@@ -76,7 +79,7 @@ function handleShutdown(app: FastifyInstance): void {
   process.on('unhandledRejection', fatal)
 }
 
-export async function start(manifest: readonly PluginDescriptor[]): Promise<FastifyInstance> {
+export async function start(manifest: readonly PluginDescriptor[], telemetry: Telemetry | null = null): Promise<FastifyInstance> {
   let config: Config | undefined
   const booted = guardBoot(() => config)
   try {
@@ -86,8 +89,8 @@ export async function start(manifest: readonly PluginDescriptor[]): Promise<Fast
     exitOnBootFailure(err, config)
   }
   const ready = config
-  const app = await buildApp(ready, { plugins: manifest }).catch((err: unknown) => exitOnBootFailure(err, ready))
-  handleShutdown(app)
+  const app = await buildApp(ready, { plugins: manifest, trace: telemetry?.tracing }).catch((err: unknown) => exitOnBootFailure(err, ready))
+  handleShutdown(app, telemetry)
 
   // A short start-up log, one fact per line and no fields, so a terminal shows it in a few lines.
   await app.listen({ port: ready.port, host: ready.host, listenTextResolver: (address) => listeningLine(ready, address) })

@@ -9,8 +9,10 @@ export function newEpoch(): string {
   return `${processTag}${(epochs++).toString(36)}`
 }
 
-export function envelopeJson(channel: string, id: string, epoch: string, type: string, ts: number, source: string, dataJson: string): string {
-  return `{"channel":${JSON.stringify(channel)},"id":"${id}","epoch":"${epoch}","type":${JSON.stringify(type)},"ts":${ts},"source":${JSON.stringify(source)},"data":${dataJson}}`
+/** `traceparent` is ours (hex and dashes, from the active span), so it needs no escaping. */
+export function envelopeJson(channel: string, id: string, epoch: string, type: string, ts: number, source: string, dataJson: string, traceparent?: string): string {
+  const trace = traceparent === undefined ? '' : `,"traceparent":"${traceparent}"`
+  return `{"channel":${JSON.stringify(channel)},"id":"${id}","epoch":"${epoch}","type":${JSON.stringify(type)},"ts":${ts},"source":${JSON.stringify(source)}${trace},"data":${dataJson}}`
 }
 
 /** An internal channel's message: no id or epoch, as it has no history. */

@@ -2,6 +2,7 @@
 // History is a bounded ring per channel; ids follow Redis stream ids (`<ms>-<seq>`).
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from '../clock.js'
+import type { BusMetrics } from '../metrics/bus-metrics.js'
 import { checkClientPublish } from './client-policy.js'
 import { dispatchEvent, dispatchInternal, type Handlers } from './dispatch.js'
 import { envelopeJson, internalJson, newEpoch } from './envelope.js'
@@ -16,6 +17,7 @@ import {
   type BusHandler,
   type HistoryResult,
   type InternalHandler,
+  type RecentEvents,
   type SubscribeOptions
 } from './types.js'
 
@@ -39,6 +41,9 @@ export interface MemoryBusOptions {
   maxSubchannels?: number
   /** Tells when a sub-channel was last used (a test hands a fake one to age it). */
   clock?: Pick<Clock, 'now'>
+  metrics?: BusMetrics
+  /** The active span's traceparent, stamped on each envelope (absent with tracing off). */
+  traceparent?: () => string | undefined
 }
 
 export class MemoryBus implements Bus {
@@ -60,6 +65,7 @@ export class MemoryBus implements Bus {
 
   async publish<T>(channel: string, type: string, data: T, source = this.options.source): Promise<BusEvent<T>> {
     if (this.closed) throw new Error('bus is closed')
+    const started = performance.now()
     checkClientPublish(channel, type, source)
     const dataJson = serialiseData(data)
     const state = this.use(channel)
@@ -71,14 +77,17 @@ export class MemoryBus implements Bus {
       state.lastSeq++
     }
     const id = `${state.lastMs}-${state.lastSeq}`
-    const raw = envelopeJson(channel, id, state.epoch, type, state.lastMs, source, dataJson)
+    const traceparent = this.options.traceparent?.()
+    const raw = envelopeJson(channel, id, state.epoch, type, state.lastMs, source, dataJson, traceparent)
     state.entries.push({ id, raw })
     if (state.entries.length > this.options.historyLen) state.trimmedId = state.entries.shift()!.id
     const event: BusEvent<T> = { channel, id, epoch: state.epoch, type, ts: state.lastMs, source, data }
+    if (traceparent !== undefined) event.traceparent = traceparent
     if (state.handlers.size > 0) {
       // Delivered asynchronously and in publish order, as from Redis.
       queueMicrotask(() => dispatchEvent(state.handlers, channel, raw, this.options.log))
     }
+    this.options.metrics?.batchPublished([channel], (performance.now() - started) / 1000, false)
     return event
   }
 
@@ -98,13 +107,31 @@ export class MemoryBus implements Bus {
     const state = this.use(channel)
     const offset = `${state.lastMs}-${state.lastSeq}`
     const unrecovered = { epoch: state.epoch, offset, events: [], raw: [], recovered: false }
-    if (!since || since.epoch !== state.epoch) return unrecovered
-    if (compareIds(state.trimmedId, since.id) > 0 || compareIds(since.id, offset) > 0) return unrecovered
+    if (!since) return unrecovered
+    const metrics = this.options.metrics
+    if (since.epoch !== state.epoch) {
+      metrics?.historyRead('epoch_changed', 0)
+      return unrecovered
+    }
+    if (compareIds(state.trimmedId, since.id) > 0 || compareIds(since.id, offset) > 0) {
+      metrics?.historyRead('trimmed', 0)
+      return unrecovered
+    }
     let start = state.entries.length
     while (start > 0 && compareIds(state.entries[start - 1].id, since.id) > 0) start--
-    if (state.entries.length - start > limit) return unrecovered
+    if (state.entries.length - start > limit) {
+      metrics?.historyRead('too_far', 0)
+      return unrecovered
+    }
+    metrics?.historyRead('recovered', state.entries.length - start)
     const raw = state.entries.slice(start).map((e) => e.raw)
     return { epoch: state.epoch, offset, events: raw.map((r) => JSON.parse(r) as BusEvent), raw, recovered: true }
+  }
+
+  async recent(channel: string, limit: number): Promise<RecentEvents> {
+    const entries = limit > 0 ? (this.channels.get(channel)?.entries.slice(-limit) ?? []) : []
+    const raw = entries.map((e) => e.raw)
+    return { events: raw.map((r) => JSON.parse(r) as BusEvent), raw }
   }
 
   async publishInternal(channel: string, type: string, data: unknown): Promise<void> {

@@ -2,6 +2,7 @@
 // so history and live delivery share one order. One subscriber connection per process.
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { BusMetrics } from '../metrics/bus-metrics.js'
 import type { RedisFactory } from '../redis.js'
 import { checkClientPublish } from './client-policy.js'
 import { dispatchEvent, dispatchInternal, type Handlers } from './dispatch.js'
@@ -17,6 +18,7 @@ import {
   type BusHandler,
   type HistoryResult,
   type InternalHandler,
+  type RecentEvents,
   type SubscribeOptions
 } from './types.js'
 
@@ -55,7 +57,7 @@ end
 // KEYS: per channel: hist, epoch, the sub-channel set of its base.
 // ARGV: epoch candidate, maxlen, channel count, ttl ms, sub-channel cap, then per channel: channel
 // (JSON), pub/sub name, sub-channel member ('' for a base channel), then per event: channel index,
-// type (JSON), source (JSON), data (JSON).
+// type (JSON), source (JSON), data (JSON), traceparent ('' for none).
 // Returns the epoch of each channel, then the id of each event; '' for a refused sub-channel.
 // XADD keeps a key's TTL, so a sub-channel's keys expire `ttl` after its last use.
 const PUBLISH = `${FUNCTIONS}
@@ -75,13 +77,18 @@ end
 local out = {}
 for i = 1, nch do out[i] = epochs[i] end
 while a <= #ARGV do
-  local i, t, s, d = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  a = a + 4
+  local i, t, s, d, p = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  a = a + 5
   if epochs[i] == '' then
     out[#out + 1] = ''
   else
-    local id = redis.call('XADD', KEYS[3 * i - 2], 'MAXLEN', '~', maxlen, '*', 't', t, 's', s, 'd', d)
-    redis.call('PUBLISH', pubsub[i], '{"channel":' .. names[i] .. ',"id":"' .. id .. '","epoch":"' .. epochs[i] .. '","type":' .. t .. ',"ts":' .. string.match(id, '^(%d+)-') .. ',"source":' .. s .. ',"data":' .. d .. '}')
+    local id, tp
+    if p == '' then
+      id, tp = redis.call('XADD', KEYS[3 * i - 2], 'MAXLEN', '~', maxlen, '*', 't', t, 's', s, 'd', d), ''
+    else
+      id, tp = redis.call('XADD', KEYS[3 * i - 2], 'MAXLEN', '~', maxlen, '*', 't', t, 's', s, 'p', p, 'd', d), ',"traceparent":"' .. p .. '"'
+    end
+    redis.call('PUBLISH', pubsub[i], '{"channel":' .. names[i] .. ',"id":"' .. id .. '","epoch":"' .. epochs[i] .. '","type":' .. t .. ',"ts":' .. string.match(id, '^(%d+)-') .. ',"source":' .. s .. tp .. ',"data":' .. d .. '}')
     out[#out + 1] = id
   end
 end
@@ -130,6 +137,8 @@ interface PendingPublish {
   /** Serialised when published, so a value JSON cannot hold fails that publish alone. */
   dataJson: string
   source: string
+  /** Taken at publish, while the publisher's span is still the active one. */
+  traceparent: string | undefined
   resolve(event: BusEvent): void
   reject(err: Error): void
 }
@@ -145,6 +154,9 @@ export interface RedisBusOptions {
   historyTtlMs?: number
   /** Sub-channels per base channel, counted across every process on this Redis. */
   maxSubchannels?: number
+  metrics?: BusMetrics
+  /** The active span's traceparent, stamped on each envelope (absent with tracing off). */
+  traceparent?: () => string | undefined
 }
 
 export class RedisBus implements Bus {
@@ -197,6 +209,7 @@ export class RedisBus implements Bus {
     this.sub.on('ready', () => {
       if (this.subscriberWasReady) {
         options.log.info('redis bus subscriber reconnected')
+        options.metrics?.reconnected()
         for (const listener of this.reconnectListeners) listener()
       }
       this.subscriberWasReady = true
@@ -221,7 +234,7 @@ export class RedisBus implements Bus {
       } catch (err) {
         return reject(err as Error)
       }
-      this.pending.push({ channel, type, data, dataJson, source, resolve, reject })
+      this.pending.push({ channel, type, data, dataJson, source, traceparent: this.options.traceparent?.(), resolve, reject })
       if (this.pending.length >= MAX_BATCH) this.flush()
       else if (this.pending.length === 1) queueMicrotask(() => this.flush())
     }) as Promise<BusEvent<T>>
@@ -244,19 +257,25 @@ export class RedisBus implements Bus {
         keys.push(this.keys.history(p.channel), this.keys.epoch(p.channel), this.keys.subchannels(base ?? p.channel))
         header.push(JSON.stringify(p.channel), this.keys.pubsub(p.channel), base === null ? '' : p.channel)
       }
-      events.push(index, JSON.stringify(p.type), JSON.stringify(p.source), p.dataJson)
+      events.push(index, JSON.stringify(p.type), JSON.stringify(p.source), p.dataJson, p.traceparent ?? '')
     }
+    const started = performance.now()
+    const measure = (failed: boolean) => this.options.metrics?.batchPublished(batch.map((p) => p.channel), (performance.now() - started) / 1000, failed)
     this.scripts
       .helixPublish(keys.length, ...keys, newEpoch(), this.options.historyLen, channels.size, this.historyTtlMs, this.maxSubchannels, ...header, ...events)
       .then((reply) => {
+        measure(false)
         const epochs = reply.slice(0, channels.size)
         batch.forEach((p, i) => {
           const id = reply[channels.size + i]
           if (id === '') return p.reject(this.subchannelRefusal(p.channel))
-          p.resolve({ channel: p.channel, id, epoch: epochs[channels.get(p.channel)! - 1], type: p.type, ts: Number(id.slice(0, id.indexOf('-'))), source: p.source, data: p.data })
+          const event: BusEvent = { channel: p.channel, id, epoch: epochs[channels.get(p.channel)! - 1], type: p.type, ts: Number(id.slice(0, id.indexOf('-'))), source: p.source, data: p.data }
+          if (p.traceparent !== undefined) event.traceparent = p.traceparent
+          p.resolve(event)
         })
       })
       .catch((err: Error) => {
+        measure(true)
         for (const p of batch) p.reject(err)
       })
   }
@@ -292,11 +311,36 @@ export class RedisBus implements Bus {
     if (reply.length === 1) throw this.subchannelRefusal(channel)
     const [epoch, last, deleted, entries] = reply
     const unrecovered = { epoch, offset: last, events: [], raw: [], recovered: false }
-    if (!since || !entries) return unrecovered
+    if (!since) return unrecovered
+    const metrics = this.options.metrics
+    if (!entries) {
+      metrics?.historyRead('epoch_changed', 0)
+      return unrecovered
+    }
     // Recoverable only if nothing after `since` was trimmed, `since` is not in the future, and the gap fits.
-    if (compareIds(deleted, since.id) > 0 || compareIds(since.id, last) > 0 || entries.length > limit) return unrecovered
+    if (compareIds(deleted, since.id) > 0 || compareIds(since.id, last) > 0 || entries.length > limit) {
+      metrics?.historyRead(entries.length > limit ? 'too_far' : 'trimmed', 0)
+      return unrecovered
+    }
+    metrics?.historyRead('recovered', entries.length)
     const raw = entries.map(([id, fields]) => rebuild(channel, id, epoch, fields))
     return { epoch, offset: last, events: raw.map((r) => JSON.parse(r) as BusEvent), raw, recovered: true }
+  }
+
+  async recent(channel: string, limit: number): Promise<RecentEvents> {
+    if (limit <= 0) return { events: [], raw: [] }
+    // One transaction, so the epoch read belongs to the entries read (a flush between them would not).
+    const replies = await this.pub.multi()
+      .get(this.keys.epoch(channel))
+      .xrevrange(this.keys.history(channel), '+', '-', 'COUNT', limit)
+      .exec()
+    const [epochReply, entriesReply] = replies ?? []
+    if (epochReply?.[0] || entriesReply?.[0]) throw epochReply?.[0] ?? entriesReply?.[0]
+    const epoch = epochReply?.[1] as string | null
+    const entries = (entriesReply?.[1] ?? []) as [string, string[]][]
+    if (epoch === null) return { events: [], raw: [] }
+    const raw = entries.reverse().map(([id, fields]) => rebuild(channel, id, epoch, fields))
+    return { events: raw.map((r) => JSON.parse(r) as BusEvent), raw }
   }
 
   async publishInternal(channel: string, type: string, data: unknown): Promise<void> {
@@ -358,5 +402,6 @@ export class RedisBus implements Bus {
 function rebuild(channel: string, id: string, epoch: string, fields: string[]): string {
   const f: Record<string, string> = {}
   for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1]
-  return `{"channel":${JSON.stringify(channel)},"id":"${id}","epoch":"${epoch}","type":${f.t},"ts":${id.slice(0, id.indexOf('-'))},"source":${f.s},"data":${f.d}}`
+  const trace = f.p === undefined ? '' : `,"traceparent":"${f.p}"`
+  return `{"channel":${JSON.stringify(channel)},"id":"${id}","epoch":"${epoch}","type":${f.t},"ts":${id.slice(0, id.indexOf('-'))},"source":${f.s}${trace},"data":${f.d}}`
 }

@@ -17,6 +17,8 @@ export interface BusEvent<T = unknown> {
   type: string
   ts: number
   source: string
+  /** W3C trace context of the span that published it (tracing on); clients ignore it. */
+  traceparent?: string
   data: T
 }
 
@@ -61,6 +63,13 @@ export interface HistoryResult {
   recovered: boolean
 }
 
+export interface RecentEvents {
+  /** Oldest first. */
+  events: BusEvent[]
+  /** The exact JSON of each event in `events`, as it was published. */
+  raw: string[]
+}
+
 export interface Bus {
   readonly kind: 'redis' | 'memory'
   /**
@@ -76,6 +85,11 @@ export interface Bus {
    * position. Reading a sub-channel counts as using it (BusRefusal `subchannel_limit` past the limit).
    */
   history(channel: string, since?: { id: string; epoch: string }, limit?: number): Promise<HistoryResult>
+  /**
+   * The newest `limit` events of the channel's history, oldest first (what a page shows before it
+   * follows the live feed). A read only: it neither creates the history nor marks a sub-channel used.
+   */
+  recent(channel: string, limit: number): Promise<RecentEvents>
   /**
    * Control traffic (flag overrides, owner changes, cache invalidation) on an internal channel: a
    * namespace of its own (`<prefix>int:<channel>` on Redis) that no client route can name. Delivered

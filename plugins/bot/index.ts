@@ -7,6 +7,7 @@ import { ChannelPoster } from './channel-poster.js'
 import { ChoiceSource } from './autocomplete.js'
 import { GatewayWorker } from './gateway-worker.js'
 import { InteractionRouter } from './interaction-router.js'
+import { BotMetrics } from './metrics.js'
 import { LiveFeed } from './live-feed.js'
 import { MemoryPendingPosts, RedisPendingPosts } from './pending-posts.js'
 import { RitualWatcher } from './ritual-watcher.js'
@@ -40,6 +41,7 @@ export function createBotPlugin(options: BotOptions = {}): PluginDescriptor {
     settings: botSettings,
     create(kernel, _app, settings) {
       const log = kernel.log.child({ plugin: 'bot' })
+      const metrics = new BotMetrics(kernel.metrics)
       if (!settings.DISCORD_TOKEN) {
         log.info('DISCORD_TOKEN is not set: the Discord bot stays off')
         return {}
@@ -56,10 +58,11 @@ export function createBotPlugin(options: BotOptions = {}): PluginDescriptor {
         choices: new ChoiceSource(kernel.clients.orchestrator),
         access: { operatorRoleId: settings.DISCORD_OPERATOR_ROLE_ID, adminRoleId: settings.DISCORD_ADMIN_ROLE_ID },
         flags: kernel.flags,
-        log
+        log,
+        metrics
       })
       // The poster sends through the gateway's client, whichever session is current.
-      const poster: ChannelPoster = new ChannelPoster({ send: (channelId, embeds): Promise<void> => gateway.send(channelId, embeds), pending, log, coalesceMs: options.coalesceMs, minGapMs: options.minGapMs, retryMs: options.retryMs })
+      const poster: ChannelPoster = new ChannelPoster({ send: metrics.countedSend((channelId, embeds): Promise<void> => gateway.send(channelId, embeds)), pending, log, coalesceMs: options.coalesceMs, minGapMs: options.minGapMs, retryMs: options.retryMs })
       const feed = new LiveFeed({
         bus: kernel.bus,
         poster,
@@ -78,6 +81,7 @@ export function createBotPlugin(options: BotOptions = {}): PluginDescriptor {
         retryMs: options.retryMs,
         onClient: (client) => voice.setClient(client)
       })
+      metrics.watchGateway(() => gateway.isLoggedIn())
       return {
         workers: [gateway],
         close: async () => {

@@ -7,6 +7,7 @@ import type { FlagSource } from '../../flags/source.js'
 import { refusal, type AccessRoles } from './access.js'
 import type { ChoiceSource } from './autocomplete.js'
 import { friendlyMessage } from './friendly-errors.js'
+import type { BotMetrics } from './metrics.js'
 import type { SlashHandler } from './slash-handlers.js'
 
 /** Commands whose replies only the caller sees. */
@@ -20,6 +21,7 @@ export interface RouterDeps {
   access: AccessRoles
   flags: FlagSource
   log: Logger
+  metrics?: BotMetrics
 }
 
 /** The subject every call is made on behalf of, so commands and rituals record who asked. */
@@ -53,9 +55,10 @@ export class InteractionRouter {
   }
 
   private async command(interaction: ChatInputCommandInteraction): Promise<void> {
-    const { log } = this.deps
+    const { log, metrics } = this.deps
     const name = interaction.commandName
     const handler = this.deps.handlers[name]
+    const label = Object.hasOwn(this.deps.handlers, name) ? name : 'unknown'
     const refused = !handler
       ? `/${name} is not a command this bot knows (re-register the commands with helix bot:register).`
       : VOICE_COMMANDS.has(name) && !this.deps.flags.isEnabled('helix.bot.voice')
@@ -64,16 +67,20 @@ export class InteractionRouter {
     try {
       if (refused) {
         await interaction.reply({ content: refused, flags: MessageFlags.Ephemeral })
+        metrics?.interaction(label, 'refused')
         return
       }
       await interaction.deferReply(PRIVATE_COMMANDS.has(name) ? { flags: MessageFlags.Ephemeral } : {})
     } catch (err) {
+      metrics?.interaction(label, 'late')
       log.warn({ err: (err as Error).message, command: name }, 'could not answer an interaction in time')
       return
     }
     try {
       await handler(interaction, actorOf(interaction))
+      metrics?.interaction(label, 'ok')
     } catch (err) {
+      metrics?.interaction(label, 'failed')
       log.info({ err: (err as Error).message, command: name, user: interaction.user.id }, 'slash command failed')
       await this.fail(interaction, friendlyMessage(err, SERVICE_OF[name] ?? 'orchestrator'), PRIVATE_COMMANDS.has(name))
     }

@@ -14,6 +14,7 @@ import { CommandReaper } from './command-reaper.js'
 import { PostgresCommandSql } from './command-sql-postgres.js'
 import { SqliteCommandSql } from './command-sql-sqlite.js'
 import { CommandWorker, type WorkerOptions } from './command-worker.js'
+import { followOrchestratorMetrics } from './metrics.js'
 import { migrations } from './migrations.js'
 import { Outbox } from './outbox.js'
 import { OutboxRelay } from './outbox-relay.js'
@@ -58,7 +59,7 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
       const agents = new AgentService(sql, bus, outbox)
       const commandDal = new CommandDal(sql, sql.postgres ? new PostgresCommandSql(sql, outbox) : new SqliteCommandSql(sql, outbox), outbox)
       const commandEvents = new CommandEvents(outbox, alerts, pluginLog)
-      const queue = new CommandQueue(commandDal, new CommandBatcher(commandDal), commandEvents)
+      const queue = new CommandQueue(commandDal, new CommandBatcher(commandDal), commandEvents, kernel.trace)
       const reaper = new CommandReaper(commandDal, queue, commandEvents)
       const rituals = new RitualService(sql, bus, ucf, outbox)
       const defaultTimeoutMs = settings.HELIX_COMMAND_TIMEOUT_MS
@@ -71,13 +72,14 @@ export function createOrchestratorPlugin(options: OrchestratorOptions = {}): Plu
       }
       const handlers = createHandlers({ sql, bus, ucf, queue, agents, text: options.textGenerator ?? new TemplateTextGenerator(), defaultTimeoutMs })
       const owner = ownerId()
-      const commandWorker = new CommandWorker({ queue, reaper, handlers, bus, alerts, log: pluginLog, clock, owner, options: workerOptions })
+      const commandWorker = new CommandWorker({ queue, reaper, handlers, bus, alerts, log: pluginLog, clock, owner, options: workerOptions, trace: kernel.trace })
       const ritualWorker = new RitualWorker({ rituals, log: pluginLog, clock, owner, concurrency: 8, leaseMs: workerOptions.leaseMs, pollMs: workerOptions.pollMs })
       const heartbeat = new UcfHeartbeat({ ucf, bus, log: pluginLog, clock, intervalMs: workerOptions.heartbeatMs })
       // A process publishes its own transitions within this time unless it died or the bus was down.
       const relay = new OutboxRelay({ outbox, log: pluginLog, clock, pollMs: workerOptions.pollMs, graceMs: options.outboxGraceMs ?? 5000 })
       const pruner = new RetentionPruner({ sql, log: pluginLog, clock, retentionDays: settings.HELIX_RETENTION_DAYS, everyMs: options.retentionEveryMs })
 
+      await followOrchestratorMetrics({ registry: kernel.metrics, sql, bus, log: pluginLog })
       await agents.followChanges()
       const seeded = await agents.seed(SEED_AGENTS)
       if (seeded.length > 0) pluginLog.debug({ agents: seeded.map((a) => a.slug) }, 'seeded agents')

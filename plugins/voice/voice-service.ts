@@ -85,7 +85,11 @@ export class VoiceService {
     return this.listing().knowsVoice(name).catch(() => this.deps.local.knowsVoice(name))
   }
 
-  async synthesize(request: SynthesisRequest, meta: { agent?: string }): Promise<Synthesized> {
+  synthesize(request: SynthesisRequest, meta: { agent?: string }): Promise<Synthesized> {
+    return this.measured('synthesize', () => this.synthesizeOnce(request, meta), (result) => (result.cached ? 'cached' : 'ok'))
+  }
+
+  private async synthesizeOnce(request: SynthesisRequest, meta: { agent?: string }): Promise<Synthesized> {
     const chosen = this.activeProvider()
     const contentType = CONTENT_TYPES[request.encoding]
     const key = (provider: ProviderName) => cacheKey({ provider, ...request })
@@ -106,7 +110,16 @@ export class VoiceService {
     return { audio, contentType, provider: served, cached: flight.shared }
   }
 
-  async transcribe(input: SpeechInput): Promise<Heard> {
+  transcribe(input: SpeechInput): Promise<Heard> {
+    return this.measured('transcribe', () => this.transcribeOnce(input))
+  }
+
+  /** A spoken command's fate, for `helix_voice_commands_total`. */
+  countCommand(outcome: 'recognized' | 'no_command'): void {
+    this.deps.metrics.commands.inc({ outcome })
+  }
+
+  private async transcribeOnce(input: SpeechInput): Promise<Heard> {
     const { value, provider } = await this.limited(() => this.run('transcribe', this.activeProvider(), (p, signal) => p.transcribe(input, signal)))
     this.publish('voice.transcribed', { provider, durationMs: Math.round(input.pcm16k.length / 32), heard: value.transcript.length > 0 })
     return { ...value, provider }
@@ -125,6 +138,26 @@ export class VoiceService {
     const google = this.deps.google
     if (this.activeProvider() !== 'google' || !google || google.guard.breaker.state === CircuitState.Open) return this.deps.local
     return google.provider
+  }
+
+  /** Counts a request by operation, serving provider and outcome, and times it. */
+  private async measured<T extends { provider: ProviderName }>(operation: Operation, work: () => Promise<T>, outcome: (value: T) => string = () => 'ok'): Promise<T> {
+    const started = this.deps.clock.now()
+    let provider: ProviderName = this.activeProvider()
+    let result = 'error'
+    try {
+      const value = await work()
+      provider = value.provider
+      result = outcome(value)
+      return value
+    } catch (err) {
+      if (err instanceof HelixError && err.statusCode === 429) result = 'rejected'
+      else if (err instanceof HelixError && err.statusCode < 500) result = 'invalid'
+      throw err
+    } finally {
+      this.deps.metrics.requests.inc({ operation, provider, outcome: result })
+      this.deps.metrics.requestDuration.observe({ operation, provider }, (this.deps.clock.now() - started) / 1000)
+    }
   }
 
   /** The concurrency limit: past it and its queue, `429` with `Retry-After`. */

@@ -53,6 +53,7 @@ export function createZapierPlugin(options: ZapierOptions = {}): PluginDescripto
       if (sources.size === 0) log.info('no Zapier webhook sources configured (ZAPIER_SOURCES): every hook answers 404')
       const sql = new Sql(kernel.db.sequelize, config.databaseUrl, log)
       const signals = new ZapierSignals(bus, kernel.metrics, log)
+      signals.measureQueues(sql)
       const store = new EventStore(sql)
       let queue: WorkQueue
       // Auto-pipelining: the pushes of concurrent requests share round trips.

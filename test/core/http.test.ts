@@ -97,7 +97,7 @@ t.test('/metrics is Prometheus text with the request histogram', async (t) => {
   const comment = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/
   const bad = res.body.split('\n').filter((line) => line !== '' && !sample.test(line) && !comment.test(line))
   t.same(bad, [], 'every line is a sample or a HELP/TYPE comment')
-  t.match(res.body, /helix_http_request_duration_seconds_count\{method="GET",route="\/api\/probe\/slow",status="200"\} 1/)
+  t.match(res.body, /helix_http_request_duration_seconds_count\{role="all",method="GET",route="\/api\/probe\/slow",status="200"\} 1/)
   t.match(res.body, /process_cpu_user_seconds_total/)
 })
 

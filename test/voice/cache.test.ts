@@ -12,7 +12,7 @@ const request = { text: 'helix vega sync', encoding: 'OGG_OPUS' }
 const synthesized = () => fake.calls.filter((c) => c.method === 'SynthesizeSpeech').length
 
 async function lookups(app: Awaited<ReturnType<typeof voiceApp>>['app'], result: string): Promise<number> {
-  const series = `helix_voice_cache_lookups_total{result="${result}"}`
+  const series = `helix_voice_cache_lookups_total{result="${result}",role="all"}`
   const line = (await app.helix.kernel.metrics.metrics()).split('\n').find((l) => l.startsWith(`${series} `))
   return line ? Number(line.slice(series.length + 1)) : 0
 }

@@ -105,12 +105,12 @@ t.test('a hanging call ends at the timeout and the retry answers', async (t) => 
   t.equal(res.headers['x-voice-provider'], 'google')
   t.equal(calls('SynthesizeSpeech').length - before, 2, 'the hung attempt and the retry')
   t.ok(Date.now() - started >= 2900, 'after the 3 s deadline')
-  t.equal(await counter(`helix_voice_provider_errors_total{provider="google",operation="synthesize",code="TIMEOUT"}`), 1, 'counted as a timeout')
+  t.equal(await counter(`helix_voice_provider_errors_total{provider="google",operation="synthesize",code="TIMEOUT",role="all"}`), 1, 'counted as a timeout')
   fake.script('SynthesizeSpeech', 'ok')
 })
 
 t.test('failover: Google failing opens the breaker, local serves, voice.degraded; recovery closes it', async (t) => {
-  const unavailable = `helix_voice_provider_errors_total{provider="google",operation="synthesize",code="UNAVAILABLE"}`
+  const unavailable = `helix_voice_provider_errors_total{provider="google",operation="synthesize",code="UNAVAILABLE",role="all"}`
   const failedBefore = await counter(unavailable)
   fake.script('SynthesizeSpeech', { code: status.UNAVAILABLE })
   const failing = await synthesize(app, { text: fresh(), encoding: 'LINEAR16' })
@@ -119,7 +119,7 @@ t.test('failover: Google failing opens the breaker, local serves, voice.degraded
   const degraded = await waitFor(() => events.find((e) => e.type === 'voice.degraded'), 'voice.degraded')
   t.match(degraded.data, { provider: 'google', fallback: 'local', code: 'UNAVAILABLE' })
   const metrics = await app.helix.kernel.metrics.metrics()
-  t.match(metrics, /helix_voice_breaker_state\{provider="google"\} 2/)
+  t.match(metrics, /helix_voice_breaker_state\{provider="google",role="all"\} 2/)
   t.equal(await counter(unavailable) - failedBefore, 3, 'three attempts: the first and two retries')
 
   const attempts = calls('SynthesizeSpeech').length
@@ -131,7 +131,7 @@ t.test('failover: Google failing opens the breaker, local serves, voice.degraded
   await waitFor(async () => (await synthesize(app, { text: fresh() })).headers['x-voice-provider'] === 'google', 'Google to serve again')
   const recovered = await waitFor(() => events.find((e) => e.type === 'voice.recovered'), 'voice.recovered')
   t.match(recovered.data, { provider: 'google' })
-  t.match(await app.helix.kernel.metrics.metrics(), /helix_voice_breaker_state\{provider="google"\} 0/)
+  t.match(await app.helix.kernel.metrics.metrics(), /helix_voice_breaker_state\{provider="google",role="all"\} 0/)
 })
 
 t.test('the kill switch: helix.voice.google off switches to local at once, on switches back', async (t) => {

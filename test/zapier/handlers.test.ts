@@ -102,7 +102,7 @@ t.test('a handler failing transiently is retried, then dead-lettered after 5 del
   await waitFor(() => seen.includes('zapier.failed'), 'zapier.failed published')
   t.ok(seen.includes('zapier.received'), 'zapier.received published')
   const metrics = (await app.inject({ url: '/metrics' })).body
-  t.match(metrics, /helix_zapier_events_total\{outcome="retried"\} 4/)
-  t.match(metrics, /helix_zapier_events_total\{outcome="failed"\} 1/)
-  t.match(metrics, /helix_zapier_inbound_total\{outcome="queued"\} 1/)
+  t.match(metrics, /helix_zapier_events_total\{outcome="retried",role="all"\} 4/)
+  t.match(metrics, /helix_zapier_events_total\{outcome="failed",role="all"\} 1/)
+  t.match(metrics, /helix_zapier_inbound_total\{outcome="queued",role="all"\} 1/)
 })

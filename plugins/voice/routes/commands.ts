@@ -25,6 +25,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<AudioRouteOptions & { orch
     const phrases = await roster.words(actor)
     const heard = await service.transcribe({ pcm16k: audio.pcm16k, languageCode: request.query.languageCode ?? body.languageCode ?? 'en-US', phrases })
     const parsed = parseCommand(heard.transcript, phrases)
+    service.countCommand(parsed ? 'recognized' : 'no_command')
     if (!parsed) return reply.code(200).send({ transcript: heard.transcript, provider: heard.provider, heard: null, command: null })
     const command = await orchestrator.for(actor).sendCommand(parsed.agent, { command: parsed.command })
     service.publish('voice.command', { agent: parsed.agent, command: parsed.command, commandId: command.id, provider: heard.provider, actor })

@@ -51,6 +51,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
   app.post('/api/zapier/hooks/:source', {
     bodyLimit: maxBytes,
     config: { rateLimit: rateLimit(sourceOf) },
+    onResponse: async (_request, reply) => signals.answeredEarly(reply.statusCode),
     onRequest: async (request) => {
       if (!sources.has(sourceOf(request))) {
         signals.inbound.inc({ outcome: 'unknown_source' })
