@@ -115,6 +115,7 @@ export const coreEnv = {
   HELIX_PUBLIC_URLS: pluginUrlMap('Public URL of each dedicated service, returned by discovery when that service owns a plugin.'),
   HELIX_HISTORY_LEN: positiveInt('1000', 1, 1_000_000, 'Events kept per bus channel for recovery.'),
   HELIX_HISTORY_TTL: positiveInt('86400', 1, 31_536_000, 'Seconds an idle sub-channel keeps its history (its epoch changes after).'),
+  HELIX_LIVE_OWNER_TTL_MS: positiveInt('5000', 500, 60_000, 'Lifetime of a process\'s live-owner key (renewed every third of it): a dedicated service that dies hands its plugin back to the monolith within this time.'),
   HELIX_METRICS_TOKEN: {
     schema: Type.String({ minLength: 16 }),
     example: '<at least 16 random characters>',
@@ -132,7 +133,14 @@ export const coreEnv = {
   },
   HELIX_RATE_PUBLISH: positiveInt('600', 1, 10_000_000, 'Events one subject may publish per minute (`429` with `Retry-After` above it).'),
   HELIX_RATE_WRITE: positiveInt('1200', 1, 10_000_000, 'Commands, orchestrations and rituals one subject may start per minute.'),
-  HELIX_RATE_WEBHOOK: positiveInt('12000', 1, 10_000_000, 'Inbound webhooks one source may send per minute.')
+  HELIX_RATE_WEBHOOK: positiveInt('12000', 1, 10_000_000, 'Inbound webhooks one source may send per minute.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https'], 'http://otel-collector.railway.internal:4318', 'OpenTelemetry collector (OTLP) that receives traces. Unset: tracing is off. The standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER`, ...) apply; see `docs/tracing.md`.'),
+  OTEL_SERVICE_NAME: {
+    schema: Type.String({ minLength: 1, pattern: '^[^\\s]+$' }),
+    example: 'helix-orchestrator',
+    expect: 'a service name without spaces',
+    doc: 'Service name on this process\'s traces. Default: `helix-<role>` (`helix-all`, `helix-orchestrator`), as the Unleash app name.'
+  }
 } satisfies Record<string, EnvVar>
 
 /** Flags and ownership (flags/). `HELIX_FLAG_<NAME>=on|off` env overrides are read as a prefix. */

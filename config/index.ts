@@ -45,8 +45,11 @@ export interface Config {
   historyLen: number
   /** Seconds an idle sub-channel (`<channel>:<name>`) keeps its history. */
   historyTtlSeconds: number
+  liveOwnerTtlMs: number
   metricsToken: string | null
   bodyLimit: number
+  /** OpenTelemetry: the OTLP endpoint (null: tracing off) and this process's service name. */
+  otel: { endpoint: string | null; serviceName: string }
   /** Fastify's trustProxy: false, or the proxies' addresses (true: anyone). */
   trustProxy: boolean | string[]
   /** Per-minute limits (DESIGN section 7). */
@@ -198,8 +201,13 @@ export function loadConfig(env: Env = process.env, plugins?: readonly PluginSett
     publicUrls: Object.freeze(parseUrlMap(env, 'HELIX_PUBLIC_URLS')),
     historyLen: read(env, 'HELIX_HISTORY_LEN') as number,
     historyTtlSeconds: read(env, 'HELIX_HISTORY_TTL') as number,
+    liveOwnerTtlMs: read(env, 'HELIX_LIVE_OWNER_TTL_MS') as number,
     metricsToken: (read(env, 'HELIX_METRICS_TOKEN') as string | undefined) ?? null,
     bodyLimit: read(env, 'HELIX_BODY_LIMIT') as number,
+    otel: Object.freeze({
+      endpoint: (read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') as string | undefined) ?? null,
+      serviceName: (read(env, 'OTEL_SERVICE_NAME') as string | undefined) ?? `helix-${roles.join('-')}`
+    }),
     trustProxy: parseTrustProxy(read(env, 'HELIX_TRUST_PROXY') as string),
     rates: Object.freeze({
       publish: read(env, 'HELIX_RATE_PUBLISH') as number,

@@ -6,7 +6,6 @@ import swaggerUi from '@fastify/swagger-ui'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
-import { Registry } from 'prom-client'
 import type { Config, EnvSpec, SettingsOf } from '../config/index.js'
 import { createFlags, LayeredFlagSource } from '../flags/index.js'
 import type { FlagSource } from '../flags/source.js'
@@ -26,9 +25,11 @@ import { healthRoutes } from './health.js'
 import { installInputGuard } from './input-guard.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.js'
+import { createRegistry, registerKernelMetrics } from './metrics/index.js'
 import { noTracing, type Tracing } from './trace.js'
 import { createLease } from './lease.js'
-import { announceOwnerChanges, createProxyAgent, gatedRoutes, OwnershipGate, WorkerSupervisor, type LoadedPlugin } from './ownership/index.js'
+import { announceOwnerChanges, createProxyAgent, gatedRoutes, LiveOwners, MemoryOwnerRegistry, OwnershipGate, RedisOwnerRegistry, WorkerSupervisor, type LoadedPlugin } from './ownership/index.js'
+import { liveOwnerGauge, ownershipMetrics } from './ownership/metrics.js'
 import { pluginsForRoles, type Kernel, type PluginDescriptor } from './plugin.js'
 import { rateLimitPlugin, rateLimits } from './rate-limit.js'
 import { createRedisFactory, type RedisFactory } from './redis.js'
@@ -51,6 +52,8 @@ export interface AppDeps {
 export interface Helix {
   kernel: Kernel
   gate: OwnershipGate
+  /** Which processes are announced, what they could own, and whether they are ready. */
+  liveOwners: LiveOwners
   workers: WorkerSupervisor
   plugins: readonly LoadedPlugin[]
   /** Where the JWT secret came from: HELIX_JWT_SECRET, the development file in HELIX_DATA_DIR, or this boot. */
@@ -75,7 +78,7 @@ function waitAtMost(work: Promise<unknown>, ms: number): Promise<unknown> {
 const FLAGS_BOOT_WAIT_MS = 1500
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const log = deps.logger ?? pino(loggerOptions(config))
+  const log = deps.logger ?? pino(loggerOptions(config, { traceIds: deps.trace?.enabled }))
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -96,19 +99,35 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const clock = deps.clock ?? systemClock
   const redis = deps.redis !== undefined ? deps.redis : config.redisUrl ? createRedisFactory(config.redisUrl, log) : null
-  const bus = deps.bus ?? createBus(config, log, redis)
+  const registry = createRegistry(config.roles)
+  const bus = deps.bus ?? createBus(config, log, redis, registry, deps.trace)
   const db = deps.db ?? createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log })
   const flags = deps.flags ?? (await createFlags(config, log, bus, redis).catch(async (err: unknown) => {
     await Promise.allSettled([bus.close(), db.close()])
     throw err
   }))
-  const gate = new OwnershipGate(config, flags)
+  const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+  const liveOwners = new LiveOwners({
+    registry: redis ? new RedisOwnerRegistry(redis, config.redisPrefix) : new MemoryOwnerRegistry(bus, clock),
+    bus,
+    clock,
+    log,
+    ttlMs: config.liveOwnerTtlMs,
+    self: {
+      roles: [...config.roles],
+      plugins: descriptors.filter((d) => d.ownershipFlag).map((d) => d.name),
+      kind: config.monolith ? 'all' : 'dedicated',
+      url: config.publicUrl,
+      version
+    },
+    probe: async () => (await Promise.all([bus.isReady(), db.isReady(), flags.isReady()])).every(Boolean)
+  })
+  const gate = new OwnershipGate(config, flags, liveOwners)
   const loaded: LoadedPlugin[] = []
   const loadedNames = new Set<string>()
   const clients = createServiceClients({ app, config, gate, bus, loaded: () => loadedNames })
   const lease = (name: string, ttlMs?: number) => createLease(redis, config.redisPrefix, { name, ttlMs, log, clock })
-  const kernel: Kernel = { config, log, bus, db, flags, metrics: new Registry(), clock, redis, gate, clients, lease, rateLimits: rateLimits(config), trace: deps.trace ?? noTracing }
-  const descriptors = pluginsForRoles(deps.plugins ?? [], config.roles)
+  const kernel: Kernel = { config, log, bus, db, flags, metrics: registry, clock, redis, gate, clients, lease, rateLimits: rateLimits(config), trace: deps.trace ?? noTracing }
   const leaseNames = new Map<string, string>(descriptors.map((d) => [d.name, d.lease ?? `workers:${d.name}`]))
   const leaseTtls = new Map<string, number | undefined>(descriptors.map((d) => [d.name, d.leaseTtlMs?.(settingsFor(config, d))]))
   const workers = new WorkerSupervisor(loaded, gate, log, (plugin) => lease(leaseNames.get(plugin) ?? `workers:${plugin}`, leaseTtls.get(plugin)))
@@ -116,7 +135,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const { secrets: jwtSecrets, source: jwtSecretSource } = jwtSecretsFor(config)
   const revocations = createRevocationList({ redis, prefix: config.redisPrefix, log, clock })
-  app.decorate('helix', { kernel, gate, workers, plugins: loaded, jwtSecretSource })
+  app.decorate('helix', { kernel, gate, liveOwners, workers, plugins: loaded, jwtSecretSource })
 
   // A refused WebSocket upgrade (401, 403, 429, 503) is answered on a socket that no longer has an
   // HTTP parser: end it, or it lingers half-closed and holds up server.close() forever.
@@ -128,10 +147,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   let idleSweep: NodeJS.Timeout | undefined
   app.addHook('preClose', async () => {
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50)
+    // Withdrawn first, so the monolith takes this process's plugins back while its requests drain.
+    await liveOwners.stop()
   })
 
   async function release(): Promise<void> {
     clearInterval(idleSweep)
+    await liveOwners.stop()
     await workers.stopAll()
     for (const { instance } of loaded) await instance.close?.()
     await Promise.allSettled([clients.close(), flags.close(), bus.close(), db.close(), proxyAgent.close(), revocations.close()])
@@ -167,18 +189,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await app.register(authPlugin, { secrets: jwtSecrets, revocations })
     await app.register(rateLimitPlugin, { config, redis })
 
-    gate.track(descriptors)
     // The bus publisher has no offline queue, so plugins' first publishes (seeding, announcements)
     // need it connected; boot's preflight already saw Redis answer, so this is short.
     await waitAtMost(bus.connected(), BUS_BOOT_WAIT_MS)
+    // The first ownership decision must know who else is ready, or a booting monolith would take a
+    // plugin its dedicated service holds.
+    await liveOwners.start()
+    gate.track(descriptors)
+    liveOwnerGauge(kernel.metrics, liveOwners, descriptors.filter((d) => d.ownershipFlag).map((d) => d.name))
+    registerKernelMetrics({ kernel, gate, descriptors, plugins: loaded })
     await db.migrate(descriptors.flatMap((d) => d.migrations ?? []))
     for (const descriptor of descriptors) {
       const instance = await descriptor.create(kernel, app, settingsFor(config, descriptor))
       loaded.push({ descriptor, instance })
       loadedNames.add(descriptor.name)
-      if (instance.routes) await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent }))
+      if (instance.routes) await app.register(gatedRoutes(descriptor, instance.routes, { gate, config, agent: proxyAgent, app, metrics: ownershipMetrics(kernel.metrics) }))
     }
-    if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags })
+    if (flags instanceof LayeredFlagSource) await app.register(adminFlagRoutes, { flags, gate, liveOwners })
     await app.register(adminTokenRoutes)
 
     await app.register(healthRoutes, { kernel, plugins: loaded, gate })
@@ -188,7 +215,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (!flagsKnown) log.warn('flags not loaded in time; starting with bootstrap values')
     gate.onChange(() => void workers.sync())
     announceOwnerChanges(gate, descriptors, bus, config, log)
-    app.addHook('onReady', () => workers.sync())
+    app.addHook('onReady', async () => {
+      await liveOwners.markBooted()
+      await workers.sync()
+    })
   }
 }
 

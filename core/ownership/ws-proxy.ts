@@ -1,8 +1,9 @@
 // Pipes a WebSocket upgrade from the monolith to the owning service byte for byte.
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import { forwardHeaders } from './forwarding.js'
+import { isNotOwner, type ProxyOutcome } from './http-proxy.js'
 
 /** A non-101 answer to a proxied upgrade (401, 503) is small; anything larger is cut. */
 const MAX_UPGRADE_ERROR_BODY = 64 * 1024
@@ -25,43 +26,72 @@ function rawHead(status: number, message: string, rawHeaders: string[], skip: Se
   return head
 }
 
-/** Pipes a WebSocket upgrade to the owner byte for byte; its 101 (or its refusal) goes back as is. */
-export function proxyUpgrade(request: FastifyRequest, target: string, log: FastifyBaseLogger): void {
+/**
+ * Pipes a WebSocket upgrade to the owner byte for byte; its 101 (or its refusal) goes back as is.
+ * Resolves `not_owner` or `refused`, having written nothing to the client, when the owner disclaimed
+ * the plugin or refused the connection: the caller may then serve the upgrade here or try again.
+ */
+export function proxyUpgrade(request: FastifyRequest, reply: FastifyReply, target: string, log: FastifyBaseLogger): Promise<ProxyOutcome> {
   const client: Duplex = request.raw.socket
   const head = upgradeHead(request.raw)
   const headers: Record<string, string | string[]> = forwardHeaders(request)
   headers.connection = 'Upgrade'
   headers.upgrade = request.headers.upgrade!
   const upstream = http.request(new URL(request.url, target), { method: 'GET', headers, agent: false })
+  const onClientClose = () => upstream.destroy()
+  client.on('close', onClientClose)
 
-  upstream.on('upgrade', (res, socket, upstreamHead) => {
-    client.write(rawHead(101, 'Switching Protocols', res.rawHeaders) + '\r\n')
-    if (upstreamHead.length > 0) client.write(upstreamHead)
-    if (head.length > 0) socket.write(head)
-    socket.pipe(client).pipe(socket)
-    socket.on('error', () => client.destroy())
-    client.on('error', () => socket.destroy())
-    socket.on('close', () => client.destroy())
-    client.on('close', () => socket.destroy())
-  })
-  upstream.on('response', (res) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= MAX_UPGRADE_ERROR_BODY) chunks.push(chunk)
+  return new Promise((resolve) => {
+    const answer = (raw: string, encoding: BufferEncoding = 'utf8') => {
+      reply.hijack()
+      client.end(raw, encoding)
+      resolve('served')
+    }
+    upstream.on('upgrade', (res, socket, upstreamHead) => {
+      reply.hijack()
+      client.write(rawHead(101, 'Switching Protocols', res.rawHeaders) + '\r\n')
+      if (upstreamHead.length > 0) client.write(upstreamHead)
+      if (head.length > 0) socket.write(head)
+      socket.pipe(client).pipe(socket)
+      socket.on('error', () => client.destroy())
+      client.on('error', () => socket.destroy())
+      socket.on('close', () => client.destroy())
+      client.on('close', () => socket.destroy())
+      resolve('served')
     })
-    res.on('end', () => {
-      const body = Buffer.concat(chunks)
-      const skip = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive'])
-      client.end(rawHead(res.statusCode ?? 502, res.statusMessage ?? '', res.rawHeaders, skip) + `content-length: ${body.length}\r\nconnection: close\r\n\r\n` + body.toString('latin1'), 'latin1')
+    upstream.on('response', (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= MAX_UPGRADE_ERROR_BODY) chunks.push(chunk)
+      })
+      res.on('end', () => {
+        const body = Buffer.concat(chunks)
+        if (res.statusCode === 503 && isNotOwner(body.toString('utf8'))) {
+          client.off('close', onClientClose)
+          resolve('not_owner')
+          return
+        }
+        const skip = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive'])
+        answer(rawHead(res.statusCode ?? 502, res.statusMessage ?? '', res.rawHeaders, skip) + `content-length: ${body.length}\r\nconnection: close\r\n\r\n` + body.toString('latin1'), 'latin1')
+      })
     })
+    upstream.on('error', (err) => {
+      if ((err as { code?: string }).code === 'ECONNREFUSED') {
+        client.off('close', onClientClose)
+        resolve('refused')
+        return
+      }
+      log.warn({ err: err.message, target }, 'owner unreachable for a WebSocket upgrade')
+      answer(unavailableResponse('The owning service is unreachable'))
+    })
+    upstream.end()
   })
-  upstream.on('error', (err) => {
-    log.warn({ err: err.message, target }, 'owner unreachable for a WebSocket upgrade')
-    const body = JSON.stringify({ error: 'unavailable', message: 'The owning service is unreachable' })
-    client.end(`HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
-  })
-  client.on('close', () => upstream.destroy())
-  upstream.end()
+}
+
+/** A raw 503 for a socket that has no HTTP parser any more. */
+export function unavailableResponse(message: string): string {
+  const body = JSON.stringify({ error: 'unavailable', message })
+  return `HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
 }

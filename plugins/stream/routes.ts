@@ -1,14 +1,14 @@
 // The stream plugin's routes: GET /ws (token and rate limit checked before the upgrade),
-// POST /api/stream/publish and GET /api/stream/stats.
+// POST /api/stream/publish, GET /api/stream/recent and GET /api/stream/stats.
 import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { bearerToken, hasScope } from '../../core/auth/index.js'
 import type { Kernel } from '../../core/plugin.js'
 import { errors } from '../../core/errors.js'
-import { BusRefusal, clientSource, isChannel } from '../../core/bus/index.js'
+import { BusRefusal, clientSource, compareIds, isChannel, type Bus, type BusEvent } from '../../core/bus/index.js'
 import { CLOSE } from './connection.js'
-import { ErrorBody, PublishBody, PublishedEvent, Stats } from './schemas.js'
+import { ErrorBody, PublishBody, PublishedEvent, RECENT_LIMIT, RecentEvents, RecentQuery, Stats } from './schemas.js'
 import type { StreamService } from './stream-service.js'
 
 const WsQuery = Type.Object({ token: Type.Optional(Type.String({ description: 'Access token, for clients that cannot set headers (browsers)' })) })
@@ -70,6 +70,24 @@ export function streamRoutes(kernel: Kernel, service: StreamService) {
       }
     })
 
+    app.get('/api/stream/recent', {
+      preHandler: app.auth.requireScope('stream:read'),
+      // A page asks once when it opens, as it connects: the same per-IP budget as WebSocket connects.
+      config: { rateLimit: kernel.rateLimits.perIp('stream-recent', service.options.connectRate) },
+      schema: {
+        tags: ['stream'],
+        summary: 'The newest events of the channels\' history, merged oldest first: what a client shows before it follows the live feed',
+        querystring: RecentQuery,
+        response: { 200: RecentEvents, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody }
+      }
+    }, async (request, reply) => {
+      const query = request.query as RecentQuery
+      const channels = parseChannels(query.channels)
+      // The events go out as the bytes they were published as (unknown fields such as traceparent kept).
+      const raw = await recentAcross(kernel.bus, channels, query.limit ?? RECENT_LIMIT.default)
+      return reply.type('application/json; charset=utf-8').send(`{"events":[${raw.join(',')}]}`)
+    })
+
     app.get('/api/stream/stats', {
       preHandler: app.auth.requireScope('stream:read'),
       schema: {
@@ -79,6 +97,26 @@ export function streamRoutes(kernel: Kernel, service: StreamService) {
       }
     }, async () => service.stats())
   }
+}
+
+/** `ucf,agents` -> the distinct base channels, in order; 400 naming the first unknown one. */
+function parseChannels(list: string): string[] {
+  const channels = [...new Set(list.split(',').map((c) => c.trim()))]
+  const unknown = channels.find((c) => !isChannel(c))
+  if (unknown !== undefined) throw errors.validation(`Unknown channel ${JSON.stringify(unknown)} in channels`, { parameter: 'channels' })
+  return channels
+}
+
+/**
+ * The newest `limit` events across the channels, oldest first. Ids order events within a channel
+ * only; across channels the publish time decides, then the channel's place in the list.
+ */
+async function recentAcross(bus: Bus, channels: readonly string[], limit: number): Promise<string[]> {
+  const perChannel = await Promise.all(channels.map((c) => bus.recent(c, limit)))
+  const merged: { event: BusEvent; raw: string; rank: number }[] = []
+  perChannel.forEach((recent, rank) => recent.events.forEach((event, i) => merged.push({ event, raw: recent.raw[i], rank })))
+  merged.sort((a, b) => a.event.ts - b.event.ts || a.rank - b.rank || compareIds(a.event.id, b.event.id))
+  return merged.slice(-limit).map((m) => m.raw)
 }
 
 function refusalError(refusal: BusRefusal) {

@@ -68,3 +68,14 @@ export const Stats = Type.Object({
 export type Stats = Static<typeof Stats>
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true })
+
+export const RECENT_LIMIT = { default: 50, max: 200 }
+export const RecentQuery = Type.Object({
+  channels: Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated base channels, e.g. `ucf,agents,alerts`' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: RECENT_LIMIT.max, default: RECENT_LIMIT.default, description: 'Most events returned, across all the channels' }))
+}, { additionalProperties: false })
+export type RecentQuery = Static<typeof RecentQuery>
+
+export const RecentEvents = Type.Object({
+  events: Type.Array(PublishedEvent, { description: 'The newest events of the channels\' history merged, oldest first; each as it was published' })
+})

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import type { Principal } from '../../core/auth/index.js'
 import type { Kernel } from '../../core/plugin.js'
-import { FlushQueue, StreamConnection, type ConnectionDeps, type ConnectionLimits } from './connection.js'
+import { CLOSE, FlushQueue, StreamConnection, type ConnectionDeps, type ConnectionLimits } from './connection.js'
 import { ChannelHub } from './hub.js'
 import { createStreamMetrics, type StreamMetrics } from './metrics.js'
 import type { Stats } from './schemas.js'
@@ -39,6 +39,8 @@ export class StreamService {
   readonly hub: ChannelHub
   readonly metrics: StreamMetrics
   private readonly connections = new Set<StreamConnection>()
+  /** The 1012 close reason while ownership is elsewhere; null while this process owns streaming. */
+  private movedTo: string | null = null
   private readonly flushes = new FlushQueue()
   private readonly limits: ConnectionLimits
   private readonly sweepTimer: NodeJS.Timeout
@@ -73,6 +75,11 @@ export class StreamService {
 
   /** `allowPublish` answers for this connection's subject (HELIX_RATE_PUBLISH, shared by replicas). */
   accept(socket: WebSocket, principal: Principal, allowPublish: ConnectionDeps['allowPublish']): void {
+    // An upgrade that passed the gate just before ownership moved would otherwise outlive the sweep.
+    if (this.movedTo !== null) {
+      socket.close(CLOSE.restart, this.movedTo)
+      return
+    }
     const connection = new StreamConnection(socket, principal, `${this.idPrefix}-${(this.nextId++).toString(36)}`, {
       allowPublish,
       hub: this.hub,
@@ -96,6 +103,17 @@ export class StreamService {
   /** Closes every socket with `code`; clients reconnect (1012 names where, 1001 is shutdown). */
   closeAll(code: number, reason: string): void {
     for (const connection of this.connections) connection.drop(code, reason)
+  }
+
+  /** Ownership moved away: every socket, and any that still arrives, is closed with 1012 and `reason`. */
+  moveAway(reason: string): void {
+    this.movedTo = reason
+    this.closeAll(CLOSE.restart, reason)
+  }
+
+  /** Ownership came back: sockets are accepted again. */
+  resume(): void {
+    this.movedTo = null
   }
 
   stats(): Stats {

@@ -60,6 +60,8 @@ t.test('a flip of helix.bot.dedicated moves the session from the monolith to the
   await waitFor(() => monolith.app.helix.workers.isRunning('bot'), 'the monolith to hold the session')
   const service = await startBotApp(t, { fake, prefix, orchestrator: false, env: { HELIX_ROLE: 'bot', DISCORD_LEASE_TTL_MS: String(TTL_MS) } })
   t.equal(service.app.helix.workers.isRunning('bot'), false, 'the service does not own the bot yet')
+  // The flip is accepted once the monolith sees the service as a ready live owner.
+  await waitFor(() => monolith.app.helix.liveOwners.hasReadyDedicated('bot') || null, 'the bot service announced as ready')
 
   const admin = { authorization: `Bearer ${monolith.app.auth.sign({ sub: 'ops', scopes: ['admin'], ttlSeconds: 60 })}` }
   const res = await monolith.app.inject({ method: 'PUT', url: '/admin/flags/helix.bot.dedicated', headers: admin, payload: { enabled: true } })

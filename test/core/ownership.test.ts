@@ -1,14 +1,14 @@
-// Ownership across two real processes on one Redis and one fake Unleash: the monolith (`all`) and the
-// dedicated `voice` service running the echo test plugin. Flips by Unleash and by override.
+// Ownership across two real processes on one Redis and the real Unleash server: the monolith (`all`)
+// and the dedicated `voice` service running the echo test plugin. Flips by Unleash and by override.
 import { pino } from 'pino'
 import t from 'tap'
 import WebSocket from 'ws'
 import { RedisBus } from '../../core/bus/redis-bus.js'
 import type { BusEvent } from '../../core/bus/types.js'
 import { build, tokenFor } from '../helpers/build.js'
-import { fakeUnleash } from '../helpers/fake-unleash.js'
 import { freePort } from '../helpers/net.js'
 import { startHelix } from '../helpers/process.js'
+import { unleashServer } from '../helpers/unleash-server.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 import { createRedisFactory } from '../../core/redis.js'
@@ -42,7 +42,7 @@ function wsRoundTrip(url: string, message: string): Promise<string> {
 
 t.test('flip ownership of a plugin between the monolith and its dedicated service', async (t) => {
   const prefix = redisPrefix(t)
-  const unleash = await fakeUnleash(t, { 'helix.voice.dedicated': false })
+  const unleash = await unleashServer(t)
   const [monoPort, voicePort] = [await freePort(), await freePort()]
   const monoUrl = `http://127.0.0.1:${monoPort}`
   const voiceUrl = `http://127.0.0.1:${voicePort}`
@@ -50,7 +50,8 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
     REDIS_URL: sharedRedisUrl,
     HELIX_REDIS_PREFIX: prefix,
     UNLEASH_URL: unleash.url,
-    UNLEASH_REFRESH_MS: '100',
+    UNLEASH_API_TOKEN: unleash.clientToken,
+    UNLEASH_REFRESH_MS: '200',
     HELIX_PUBLIC_URLS: `all=${monoUrl},voice=${voiceUrl}`
   }
   const events: BusEvent[] = []
@@ -77,7 +78,7 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
   })
 
   t.test('Unleash flip on: the monolith proxies HTTP and WebSocket to the dedicated service', async (t) => {
-    unleash.set('helix.voice.dedicated', true)
+    await unleash.set('helix.voice.dedicated', true)
     await waitFor(async () => (await whoami(mono.url)).body.role === 'voice', 'the monolith to proxy')
     t.match(await whoami(voice.url), { status: 200, body: { role: 'voice' } })
     const echo = await fetch(`${mono.url}/api/voice/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'through the proxy' }) })
@@ -90,7 +91,7 @@ t.test('flip ownership of a plugin between the monolith and its dedicated servic
   })
 
   t.test('Unleash flip off: the dedicated service refuses again, the monolith serves locally', async (t) => {
-    unleash.set('helix.voice.dedicated', false)
+    await unleash.set('helix.voice.dedicated', false)
     await waitFor(async () => (await whoami(voice.url)).status === 503, 'the dedicated service to let go')
     // Until the monolith has seen the flip itself it still proxies, and serves reads only as a fallback.
     await waitFor(async () => {

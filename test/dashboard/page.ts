@@ -36,6 +36,8 @@ export function ensureBundle(): void {
 export interface Served {
   app: FastifyInstance
   url: string
+  /** Its HELIX_REDIS_PREFIX, for other processes of the same deployment. */
+  redisPrefix: string
 }
 
 /**
@@ -46,16 +48,17 @@ export async function serveDashboard(t: Test, env: Record<string, string> = {}):
   ensureBundle()
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
+  const prefix = redisPrefix(t, 'dash')
   const app = await build(t, {
     PORT: String(port),
     HELIX_PUBLIC_URL: url,
     DATABASE_URL: await createTestDatabase(t, 'dashboard'),
     REDIS_URL: sharedRedisUrl,
-    HELIX_REDIS_PREFIX: redisPrefix(t, 'dash'),
+    HELIX_REDIS_PREFIX: prefix,
     ...env
   }, { plugins: [streamPlugin, orchestratorPlugin, dashboardPlugin] })
   await app.listen({ port, host: '127.0.0.1' })
-  return { app, url }
+  return { app, url, redisPrefix: prefix }
 }
 
 export async function launchBrowser(t: Test): Promise<Browser> {

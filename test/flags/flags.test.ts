@@ -1,5 +1,6 @@
-// The layered flag source through the admin API: precedence, overrides across replicas, the real
-// unleash-client against a fake Unleash (outage, garbage, recovery) and bad input.
+// The layered flag source through the admin API: precedence against the real Unleash server,
+// overrides across replicas, and bad input. The fake Unleash stays for the faults a real server does
+// not produce on demand: stopped and restarted on the same port, and answering garbage.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
@@ -13,7 +14,11 @@ import { bearer, build, tempDir } from '../helpers/build.js'
 import { fakeUnleash } from '../helpers/fake-unleash.js'
 import { freePort } from '../helpers/net.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
+import { unleashServer } from '../helpers/unleash-server.js'
 import { waitFor } from '../helpers/wait.js'
+
+// The first use on a machine installs unleash-server and migrates its template database.
+t.setTimeout(400_000)
 
 interface Row { name: string; enabled: boolean; source: string; unleash: boolean | null; override: { enabled: boolean; expiresAt: string | null } | null }
 
@@ -34,15 +39,17 @@ function capturedLogger() {
 }
 
 t.test('precedence: override > Unleash > env > bootstrap > default', async (t) => {
-  const unleash = await fakeUnleash(t, { 'helix.voice.google': false })
-  const app = await build(t, { UNLEASH_URL: unleash.url, UNLEASH_REFRESH_MS: '100', HELIX_FLAG_HELIX_BOT_VOICE: 'on', HELIX_FLAG_HELIX_VOICE_GOOGLE: 'on' })
+  // Unleash defines only helix.voice.google: the other flags show the lower layers.
+  const unleash = await unleashServer(t, { flags: ['helix.voice.google'], initial: { 'helix.voice.google': false } })
+  const app = await build(t, { UNLEASH_URL: unleash.url, UNLEASH_API_TOKEN: unleash.clientToken, UNLEASH_REFRESH_MS: '200', HELIX_FLAG_HELIX_BOT_VOICE: 'on', HELIX_FLAG_HELIX_VOICE_GOOGLE: 'on' })
+  await waitFor(async () => (await flag(app, 'helix.voice.google')).source === 'unleash', 'the first answer from Unleash')
 
   const bootstrapped = readBootstrapFile(fromRoot('flags/bootstrap.json')).features.find((f) => f.name === 'helix.zapier.outbound')!.enabled
   t.match(await flag(app, 'helix.zapier.outbound'), { enabled: bootstrapped, source: 'bootstrap', unleash: null, override: null })
   t.match(await flag(app, 'helix.bot.voice'), { enabled: true, source: 'env', unleash: null })
   t.match(await flag(app, 'helix.voice.google'), { enabled: false, source: 'unleash', unleash: false }, 'Unleash beats the env override')
 
-  unleash.set('helix.voice.google', true)
+  await unleash.set('helix.voice.google', true)
   await waitFor(async () => (await flag(app, 'helix.voice.google')).enabled, 'Unleash flip to apply')
   t.equal(app.helix.kernel.flags.isEnabled('helix.voice.google'), true)
 
@@ -56,9 +63,10 @@ t.test('precedence: override > Unleash > env > bootstrap > default', async (t) =
   t.match(del.json(), { enabled: true, source: 'unleash', override: null })
 })
 
+// No process of the dedicated role runs in these tests: the overrides are forced (409 no_ready_owner otherwise).
 t.test('an override with a TTL lapses by itself', async (t) => {
   const app = await build(t)
-  const res = await put(app, 'helix.voice.dedicated', { enabled: true, ttlSeconds: 1 })
+  const res = await put(app, 'helix.voice.dedicated', { enabled: true, ttlSeconds: 1, force: true })
   t.equal(res.statusCode, 200)
   t.ok(Date.parse(res.json().override.expiresAt) > Date.now())
   t.equal(app.helix.kernel.flags.isEnabled('helix.voice.dedicated'), true)
@@ -74,7 +82,7 @@ t.test('an override reaches every replica through Redis and the bus, Unleash dow
   const events: unknown[] = []
   await b.helix.kernel.bus.subscribe('system', (event) => events.push(event))
 
-  t.equal((await put(a, 'helix.stream.dedicated', { enabled: true, ttlSeconds: 600 })).statusCode, 200)
+  t.equal((await put(a, 'helix.stream.dedicated', { enabled: true, ttlSeconds: 600, force: true })).statusCode, 200)
   await waitFor(() => b.helix.kernel.flags.isEnabled('helix.stream.dedicated'), 'replica b to apply the override')
   t.match(await flag(b, 'helix.stream.dedicated'), { enabled: true, source: 'override', override: { enabled: true } })
   await waitFor(() => events.length > 0, 'system.flags event')
@@ -101,7 +109,7 @@ t.test('a system.flags event on the public bus moves no flag: overrides travel o
     t.match(await flag(app, 'helix.orchestrator.dedicated'), { source: 'bootstrap', override: null })
   }
 
-  t.equal((await put(a, 'helix.orchestrator.dedicated', { enabled: true, ttlSeconds: 600 })).statusCode, 200)
+  t.equal((await put(a, 'helix.orchestrator.dedicated', { enabled: true, ttlSeconds: 600, force: true })).statusCode, 200)
   await waitFor(() => b.helix.kernel.flags.isEnabled('helix.orchestrator.dedicated'), 'the admin override to reach replica b')
   await waitFor(() => seen.some((e) => e.type === 'system.flags' && e.source === 'all' && e.id !== forged.id), 'its public announcement')
   await b.inject({ method: 'DELETE', url: '/admin/flags/helix.orchestrator.dedicated', headers: bearer(b, ['admin']) })

@@ -109,3 +109,16 @@ export async function startHelix(t: Test, options: StartOptions = {}): Promise<H
   }
   throw new Error(`helix on ${url} did not become ${waitFor}:\n${out}`)
 }
+
+/** SIGTERM, then SIGKILL if the child has not exited within `graceMs`; resolves once it has exited. */
+export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.once('exit', () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}

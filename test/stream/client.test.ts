@@ -63,11 +63,13 @@ t.test('follows a 1012 hint to the new owner and resumes there', async (t) => {
   const urlA = `http://127.0.0.1:${portA}`
   const urlB = `http://127.0.0.1:${portB}`
   const env = { REDIS_URL: sharedRedisUrl, HELIX_REDIS_PREFIX: prefix }
-  const owner = await build(t, { ...env, HELIX_PUBLIC_URL: urlB }, { plugins: [streamPlugin] })
-  await owner.listen({ port: portB, host: '127.0.0.1' })
   const flags = new ManualFlags()
+  // The dedicated stream service, which owns streaming once the flag says so.
+  const owner = await build(t, { ...env, HELIX_ROLE: 'stream', HELIX_PUBLIC_URL: urlB }, { flags, plugins: [streamPlugin] })
+  await owner.listen({ port: portB, host: '127.0.0.1' })
   const old = await build(t, { ...env, HELIX_PUBLIC_URL: urlA, HELIX_PUBLIC_URLS: `stream=${urlB}` }, { flags, plugins: [streamPlugin] })
   await old.listen({ port: portA, host: '127.0.0.1' })
+  await waitFor(() => old.helix.liveOwners.hasReadyDedicated('stream'), 'the stream service announced as ready')
 
   const received: string[] = []
   const states: string[] = []

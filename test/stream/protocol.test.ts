@@ -6,6 +6,7 @@ import { createStreamPlugin, streamPlugin } from '../../plugins/stream/index.js'
 import { bearer, build, tokenFor } from '../helpers/build.js'
 import { redisPrefix, sharedRedisUrl } from '../helpers/redis.js'
 import { connect, events, listen, refusedUpgrade } from './ws.js'
+import { waitFor } from '../helpers/wait.js'
 
 type Test = { teardown(fn: () => unknown): void }
 
@@ -68,9 +69,9 @@ t.test('welcome, subscribe, publish/ack, event, unsubscribe, ping/pong', async (
   const unknown = await app.inject({ method: 'POST', url: '/api/stream/publish', headers: bearer(app, ['stream:publish']), payload: { channel: 'nope', type: 'x' } })
   t.same([unknown.statusCode, unknown.json().error], [400, 'validation_failed'])
   const metrics = await app.inject('/metrics')
-  t.match(metrics.body, /helix_stream_connections 1/)
-  t.match(metrics.body, /helix_stream_subscriptions\{channel="agents:kael"\} 1/)
-  t.match(metrics.body, /helix_stream_publish_to_send_seconds_count \d+/)
+  t.match(metrics.body, /helix_stream_connections\{role="all"\} 1/)
+  t.match(metrics.body, /helix_stream_subscriptions\{channel="agents:kael",role="all"\} 1/)
+  t.match(metrics.body, /helix_stream_publish_to_send_seconds_count\{role="all"\} \d+/)
   client.ws.close()
 })
 
@@ -144,7 +145,11 @@ t.test('limits: token expiry closes 4001, a silent peer is terminated, connects 
 
 t.test('losing ownership closes sockets with 1012 and the owner URL; shutdown closes with 1001', async (t) => {
   const flags = new ManualFlags()
-  const app = await build(t, redisEnv(t, { HELIX_PUBLIC_URLS: 'stream=http://stream.example:8080,all=http://all.example:8080' }), { flags, plugins: [streamPlugin] })
+  const env = redisEnv(t, { HELIX_PUBLIC_URLS: 'stream=http://stream.example:8080,all=http://all.example:8080' })
+  const app = await build(t, env, { flags, plugins: [streamPlugin] })
+  // A ready dedicated stream service on the same Redis: the monolith hands streaming only to a live owner.
+  await build(t, { ...env, HELIX_ROLE: 'stream' }, { flags, plugins: [streamPlugin] })
+  await waitFor(() => app.helix.liveOwners.hasReadyDedicated('stream'), 'the stream service announced as ready')
   const base = await listen(app)
   const client = await connect(base, tokenFor(app, ['stream:read']))
   await client.next()

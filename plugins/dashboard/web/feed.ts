@@ -1,20 +1,28 @@
 // The live event feed with category filters. A command or a ritual is one row updated in place as
 // its events arrive; every other event is its own row. Rows are capped and inserted once per frame.
+// The feed starts from the bus history, so an event can arrive twice (history, then live): each is
+// shown once, by channel and id.
 import { clock, el, perFrame } from './dom.js'
+import { icon } from './icons.js'
 import type { StreamEvent } from '../../../core/clients/stream-client.js'
 
 export const CATEGORIES = [
-  { key: 'commands', label: 'Commands', icon: '⌘' },
-  { key: 'rituals', label: 'Rituals', icon: '✺' },
-  { key: 'alerts', label: 'Alerts', icon: '⚠' },
-  { key: 'zapier', label: 'Zapier', icon: 'ϟ' },
-  { key: 'voice', label: 'Voice', icon: '🎙' },
-  { key: 'system', label: 'System', icon: '⚙' }
+  { key: 'commands', label: 'Commands' },
+  { key: 'rituals', label: 'Rituals' },
+  { key: 'alerts', label: 'Alerts' },
+  { key: 'zapier', label: 'Zapier' },
+  { key: 'voice', label: 'Voice' },
+  { key: 'system', label: 'System' }
 ] as const
 
 export type Category = (typeof CATEGORIES)[number]['key']
 
+/** The channels whose events the feed shows (one per category). */
+export const FEED_CHANNELS: readonly Category[] = CATEGORIES.map((c) => c.key)
+
 const MAX_ROWS = 200
+/** Ids remembered to drop repeats: far more than a history load and a reconnect's replay can overlap. */
+const MAX_SEEN = 2000
 
 function categoryOf(event: StreamEvent<any>): Category | null {
   switch (event.channel) {
@@ -78,6 +86,8 @@ function describe(event: StreamEvent<any>, agentName: (id: string) => string | u
       return { title: `Zapier ${d.type ?? d.source ?? 'event'} failed`, detail: short(d.error ?? d.eventId), tone: 'bad' }
     case 'system.owner_changed':
       return { title: `${d.plugin ?? 'plugin'} now owned by ${d.owner ?? '?'}`, detail: '', tone: 'warn' }
+    case 'ownership.no_owner':
+      return { title: `${d.plugin ?? 'A plugin'} has no ready owner`, detail: short(d.message ?? d.flag), tone: 'bad' }
     default:
       return {
         title: event.type.replace('.', ' · '),
@@ -90,6 +100,8 @@ function describe(event: StreamEvent<any>, agentName: (id: string) => string | u
 export class EventFeed {
   private readonly hidden = new Set<Category>()
   private readonly keyed = new Map<string, HTMLElement>()
+  /** Insertion-ordered, so the oldest id is the one forgotten. */
+  private readonly seen = new Set<string>()
   private pending: HTMLElement[] = []
   private readonly flush = perFrame(() => this.insert())
 
@@ -102,22 +114,21 @@ export class EventFeed {
         else this.hidden.add(c.key)
         this.list.dataset.hidden = [...this.hidden].join(' ')
       })
-      return el('label', { class: `chip chip-${c.key}`, for: `filter-${c.key}` }, box, el('span', { 'aria-hidden': 'true' }, c.icon), ` ${c.label}`)
+      return el('label', { class: `chip chip-${c.key}`, for: `filter-${c.key}` }, box, icon(c.key), ` ${c.label}`)
     }))
   }
 
   add(event: StreamEvent<any>): void {
     const category = categoryOf(event)
-    if (!category) return
+    if (!category || this.repeated(event)) return
     const line = describe(event, this.agentName)
     const row = (line.key && this.keyed.get(line.key)) || el('li', { class: 'feed-row' })
     row.className = `feed-row tone-${line.tone}`
     row.dataset.category = category
     row.dataset.type = event.type
     row.dataset.eventId = `${event.channel}:${event.id}`
-    const icon = CATEGORIES.find((c) => c.key === category)!.icon
     const parts: (Node | string)[] = [
-      el('span', { class: 'feed-icon', 'aria-hidden': 'true' }, icon),
+      el('span', { class: 'feed-icon', 'aria-hidden': 'true' }, icon(category)),
       el('span', { class: 'feed-main' },
         el('span', { class: 'feed-title' }, line.title),
         el('span', { class: 'feed-detail' }, line.detail)),
@@ -139,6 +150,14 @@ export class EventFeed {
       if (this.pending.length > MAX_ROWS) this.forget(this.pending.shift()!)
       this.flush()
     }
+  }
+
+  private repeated(event: StreamEvent<unknown>): boolean {
+    const id = `${event.channel}:${event.id}`
+    if (this.seen.has(id)) return true
+    this.seen.add(id)
+    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value!)
+    return false
   }
 
   private insert(): void {

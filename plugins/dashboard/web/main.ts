@@ -1,14 +1,15 @@
 // The dashboard's entry: reads the token (URL once, then the session), checks it, loads the
-// snapshot over REST and keeps it live over the stream URL that discovery names.
+// snapshot over REST (the feed from the bus history, the charts from the UCF history) and keeps it
+// live over the stream URL that discovery names.
 import './styles.css'
 import { Api, ApiError, tokenClaims, type Discovery } from './api.js'
 import { MetricCharts } from './charts.js'
 import { Controls } from './controls.js'
 import { byId } from './dom.js'
-import { EventFeed } from './feed.js'
+import { EventFeed, FEED_CHANNELS } from './feed.js'
 import { GaugePanel } from './gauges.js'
 import { Roster, type Agent } from './roster.js'
-import { StreamClient, type StreamEvent, type StreamState } from '../../../core/clients/stream-client.js'
+import { StreamClient, type StreamEvent, type StreamPosition, type StreamState } from '../../../core/clients/stream-client.js'
 import { readHistory, readState, type UcfSample, type UcfState } from './ucf.js'
 import { VoicePanel } from './voice.js'
 
@@ -19,6 +20,10 @@ const HOUR_MS = 3_600_000
 const HISTORY_PAGE = 1000
 /** The chart keeps one point per second, so more than an hour's worth of pages adds nothing. */
 const HISTORY_PAGES = 4
+/** Events the feed starts with. */
+const FEED_HISTORY = 50
+/** Events on these channels refresh the flags card. */
+const OWNERSHIP_EVENTS = new Set(['system.flags', 'system.owner_changed', 'ownership.no_owner'])
 
 /** A token in the address bar is taken once and removed, so it is not bookmarked or shared. */
 function takeToken(): string | null {
@@ -73,7 +78,7 @@ async function loadAgents(api: Api): Promise<Agent[]> {
 /** The last hour of UCF changes, oldest first, in bounded pages. */
 async function loadHistory(api: Api): Promise<UcfSample[]> {
   const samples: UcfSample[] = []
-  let query = `since=${Date.now() - HOUR_MS}&limit=${HISTORY_PAGE}`
+  let query = `since=${encodeURIComponent(new Date(Date.now() - HOUR_MS).toISOString())}&limit=${HISTORY_PAGE}`
   for (let page = 0; page < HISTORY_PAGES; page++) {
     const body: { items: unknown[]; nextCursor: string | null } = await api.get(`/api/ucf/history?${query}`)
     samples.push(...readHistory(body))
@@ -81,6 +86,22 @@ async function loadHistory(api: Api): Promise<UcfSample[]> {
     query = `cursor=${encodeURIComponent(body.nextCursor)}&limit=${HISTORY_PAGE}`
   }
   return samples
+}
+
+/**
+ * The feed's recent events, oldest first, and where each channel's live feed should resume so
+ * nothing published between this read and the subscribe is missed. An empty start when the history
+ * cannot be read: the live feed still works.
+ */
+async function loadFeedHistory(api: Api): Promise<{ events: StreamEvent<unknown>[]; positions: Record<string, StreamPosition> }> {
+  try {
+    const body = await api.get<{ events: StreamEvent<unknown>[] }>(`/api/stream/recent?channels=${FEED_CHANNELS.join(',')}&limit=${FEED_HISTORY}`)
+    const positions: Record<string, StreamPosition> = {}
+    for (const e of body.events) positions[e.channel] = { id: e.id, epoch: e.epoch }
+    return { events: body.events, positions }
+  } catch {
+    return { events: [], positions: {} }
+  }
 }
 
 async function open(token: string): Promise<void> {
@@ -118,6 +139,7 @@ async function open(token: string): Promise<void> {
   const controls = new Controls(api, claims.scopes)
   const roster = new Roster(byId('roster'), byId('agent-count'), (a) => controls.pick(a))
   const feed = new EventFeed(byId('feed'), byId('filters'), (id) => roster.agents.get(id)?.name)
+  const feedHistory = loadFeedHistory(api)
   const voice = new VoicePanel(api, claims.scopes)
   roster.onChange((agents) => {
     controls.setAgents(agents)
@@ -143,13 +165,15 @@ async function open(token: string): Promise<void> {
   })
   void reloadAgents()
   void loadHistory(api).then((samples) => charts.seed(samples), () => undefined)
-  void controls.loadFlags()
 
+  const recent = await feedHistory
+  for (const event of recent.events) feed.add(event)
   const stream = new StreamClient({
     // Same origin: the client reads discovery there before every connect and follows 1012 hints.
     url: location.origin,
     token,
     channels: CHANNELS,
+    positions: recent.positions,
     onState(state, detail) {
       if (state === 'open' && performance.getEntriesByName('helix:live').length === 0) performance.mark('helix:live')
       if (state === 'closed' && detail.code === 4001) showLogin('Your token has expired. Paste a fresh one to continue.')
@@ -175,10 +199,8 @@ async function open(token: string): Promise<void> {
         case 'agent.deleted':
           roster.remove(event.data?.id ?? event.data?.agent?.id)
           return
-        case 'system.flags':
-          void controls.loadFlags()
-          break
       }
+      if (OWNERSHIP_EVENTS.has(event.type)) controls.refreshFlags()
       feed.add(event)
     }
   })

@@ -1,5 +1,6 @@
-// The agent roster: one card per agent with emoji, tier and a live status badge. Cards are keyed by
-// id and replaced only by a newer `version`, so a late snapshot never undoes a live update.
+// The agent roster: one card per agent with its SVG icon, tier and a live status badge. Cards are
+// keyed by id and replaced only by a newer `version`, so a late snapshot never undoes a live update.
+import { agentIcon } from './agent-icon.js'
 import { el } from './dom.js'
 
 export interface Agent {
@@ -97,7 +98,7 @@ export class Roster {
     card.setAttribute('aria-label', `${a.name}, ${tierLabel(a.tier)}, ${a.status}. Choose to send a command.`)
     card.title = a.statusReason ? `${a.role} — ${a.statusReason}` : a.role
     card.replaceChildren(
-      el('span', { class: 'agent-emoji', 'aria-hidden': 'true' }, a.emoji || '◆'),
+      agentIcon(a),
       el('span', { class: 'agent-text' },
         el('span', { class: 'agent-name' }, a.name),
         el('span', { class: 'agent-tier' }, tierLabel(a.tier))),

@@ -24,7 +24,7 @@ export class VoicePanel {
   setAgents(agents: Agent[]): void {
     const select = byId<HTMLSelectElement>('voice-agent')
     const current = select.value
-    select.replaceChildren(...agents.map((a) => el('option', { value: a.slug }, `${a.emoji} ${a.name}`)))
+    select.replaceChildren(...agents.map((a) => el('option', { value: a.slug }, a.name)))
     if (agents.some((a) => a.slug === current)) select.value = current
   }
 
