@@ -10,6 +10,8 @@ const ReadyBody = Type.Object({
   status: Check,
   checks: Type.Object({ bus: Check, database: Check, flags: Check, plugins: Type.Record(Type.String(), Check) })
 })
+/** A 503 from before the handler (under-pressure on a starved event loop) has the error handler's shape. */
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true })
 
 /** Each check answers within a second: a part that hangs or throws reads as unavailable, never as a 500 or a hang. */
 const CHECK_TIMEOUT_MS = 1000
@@ -37,7 +39,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { kernel: Kernel;
 
   app.get('/health/ready', {
     logLevel: 'warn',
-    schema: { tags: ['operations'], summary: 'Ready to serve traffic', response: { 200: ReadyBody, 503: ReadyBody } }
+    schema: { tags: ['operations'], summary: 'Ready to serve traffic', response: { 200: ReadyBody, 503: Type.Union([ReadyBody, ErrorBody]) } }
   }, async (_request, reply) => {
     const [bus, database, flags, ...pluginStates] = await Promise.all([
       check(() => kernel.bus.isReady()),

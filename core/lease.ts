@@ -95,11 +95,16 @@ export class RedisLease implements Lease {
   }
 
   get token(): number | null {
-    return this.current
+    return this.isHeld() ? this.current : null
   }
 
+  /** Also false once a TTL passed since the last renewal: a process that was paused may have lost it. */
   isHeld(): boolean {
-    return this.current !== null
+    return this.current !== null && !this.lapsed()
+  }
+
+  private lapsed(): boolean {
+    return this.clock.now() - this.renewedAt >= this.ttlMs
   }
 
   onChange(listener: (held: boolean, token: number | null) => void): () => void {
@@ -152,10 +157,18 @@ export class RedisLease implements Lease {
   /** Holders renew at a third of the TTL; contenders retry at the same pace. */
   private async tick(round: number): Promise<void> {
     this.timer = undefined
+    // Woken after a TTL without renewing (SIGSTOP, a starved event loop): another holder may be acting
+    // already, so give the lease up before anything else runs, and compete for it again.
+    if (this.value && this.lapsed()) {
+      this.options.log.warn({ lease: this.name, token: this.current }, 'lease lapsed before it could be renewed')
+      this.lose()
+    }
+    // Counted from before the call: Redis starts the new TTL when it runs the script, not when we hear back.
+    const sentAt = this.clock.now()
     try {
       if (this.value) {
         const renewed = await this.scripts.helixLeaseRenew(this.key, this.value, this.ttlMs)
-        if (renewed) this.renewedAt = this.clock.now()
+        if (renewed) this.renewedAt = sentAt
         else {
           this.options.log.warn({ lease: this.name, token: this.current }, 'lease lost to another holder')
           this.lose()
@@ -167,7 +180,7 @@ export class RedisLease implements Lease {
         } else if (token !== null) {
           this.value = `${this.holder} ${token}`
           this.current = token
-          this.renewedAt = this.clock.now()
+          this.renewedAt = sentAt
           this.options.log.info({ lease: this.name, token }, 'lease acquired')
           for (const listener of this.listeners) listener(true, token)
         }
