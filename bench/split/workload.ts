@@ -45,6 +45,20 @@ async function firstAgent(url: string, token: string): Promise<string> {
   return page.items[0].id
 }
 
+/**
+ * Where Zapier's webhooks and TTS requests go: `discovery` (default) sends them to the URL discovery names
+ * for the plugin's owner, as a Zap configured with the Zapier service's URL or a client that reads
+ * discovery would; `monolith` sends everything to the monolith, which proxies.
+ */
+const route = process.env.BENCH_ROUTE === 'monolith' ? 'monolith' : 'discovery'
+
+async function ownerUrl(url: string, plugin: string): Promise<string> {
+  if (route === 'monolith') return url
+  const res = await fetch(`${url}/.well-known/helix.json`)
+  const body = (await res.json()) as { plugins: Record<string, { url?: string } | undefined> }
+  return body.plugins[plugin]?.url ?? url
+}
+
 export async function startWorkload(scope: Scope, deployment: Deployment, options: { connect: WsLoadSpec['connect']; only?: LoadSpec['kind'][]; eventRate?: number }): Promise<Workload> {
   const token = adminToken()
   const url = deployment.monolith.url
@@ -53,8 +67,8 @@ export async function startWorkload(scope: Scope, deployment: Deployment, option
     { kind: 'ws', url, token, clients: knobs.wsClients, rate: options.eventRate ?? knobs.eventRate, channel: BENCH_CHANNEL, connect: options.connect },
     { kind: 'api', url, token, rate: knobs.apiRate, agentId },
     { kind: 'dashboard', url, token, rate: knobs.dashboardRate },
-    { kind: 'zapier', url, token, rate: knobs.webhookRate, webhookKey: WEBHOOK_KEY.toString('base64') },
-    { kind: 'voice', url, token, rate: knobs.ttsRate }
+    { kind: 'zapier', url: await ownerUrl(url, 'zapier'), token, rate: knobs.webhookRate, webhookKey: WEBHOOK_KEY.toString('base64') },
+    { kind: 'voice', url: await ownerUrl(url, 'voice'), token, rate: knobs.ttsRate }
   ]
   const wanted = specs.filter((s) => (!options.only || options.only.includes(s.kind)) && s.rate > 0)
   // The subscribers connect first, so the HTTP load starts on a settled stream.
