@@ -97,7 +97,7 @@ export class InboundPipeline implements Worker {
       const now = clock.now()
       let ids: string[]
       do {
-        ids = await store.takeStranded(all ? now + 1 : now - options.staleMs, now, 500)
+        ids = await store.takeStranded(all ? now : now - options.staleMs, now, 500)
         for (const id of ids) await queue.add(id)
         if (ids.length > 0) log.info({ events: ids.length }, 'put stranded inbound events back on the queue')
       } while (ids.length === 500 && this.running)
@@ -129,7 +129,12 @@ export class InboundPipeline implements Worker {
   }
 
   private launch(entry: QueueEntry): void {
-    const run = this.runEntry(entry).catch((err: Error) => this.deps.log.warn({ err: err.message, eventId: entry.eventId }, 'zapier event run failed; it will be retried'))
+    const run = this.runEntry(entry).catch((err: Error) => {
+      // A run that could not even record its outcome (the database went away mid-run) leaves its row for
+      // the next sweep, which puts every unfinished row back on the queue, rather than for the stale sweep.
+      this.sweepAll = true
+      this.deps.log.warn({ err: err.message, eventId: entry.eventId }, 'zapier event run failed; it will be retried')
+    })
     this.inflight.add(run)
     void run.finally(() => this.inflight.delete(run))
   }
