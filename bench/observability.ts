@@ -2,8 +2,9 @@
 // observability. (1) Per request with tracing off: what the kernel's tracing hooks add to a request's
 // path (the no-op Tracing's calls at command accept and execution, the bus envelope's traceparent
 // hook, the logger without its mixin), each timed over millions of calls. (2) bench:stream
-// (BENCH_QUICK) and bench:orchestrator (one run each) as child processes, with tracing off and on
-// (exporting OTLP/JSON to a collector process), interleaved, median of the runs.
+// (BENCH_QUICK) and bench:orchestrator (--quick: Helix alone) as child processes, with tracing off and
+// on (exporting OTLP/JSON to a collector process; the orchestrator also with 1 trace in 10 sampled),
+// interleaved, median of the runs.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
@@ -117,14 +118,16 @@ function helixFigure(table: string, label: string): number {
   return Number(row.split('|')[2].replace(/[^\d.]/g, ''))
 }
 
+/** [name in our table, the row it comes from, decimals, target]. */
 const FIGURES = {
   stream: [
-    ['bench:stream hot channel, 5,000 clients: deliveries/s', 'hot channel, 5,000 clients: deliveries/s at saturation'],
-    ['bench:stream 1,000 channels x 10: deliveries/s', '1,000 channels x 10: deliveries/s at 10,000 events/s']
+    ['bench:stream hot channel, 5,000 clients: deliveries/s', 'hot channel, 5,000 clients: deliveries/s at saturation', 0, '> -5%'],
+    ['bench:stream 1,000 channels x 10: deliveries/s', '1,000 channels x 10: deliveries/s at 10,000 events/s', 0, '> -5%']
   ],
   orchestrator: [
-    ['bench:orchestrator commands accepted/s', 'POST /api/agents/:slug/commands accepted'],
-    ['bench:orchestrator STATUS executed end to end/s, 1 process', 'STATUS executed end to end, 1 process']
+    ['bench:orchestrator commands accepted/s', 'POST /api/agents/:slug/commands accepted', 0, '> -5%'],
+    ['bench:orchestrator STATUS executed end to end/s, 1 process', 'STATUS executed end to end, 1 process', 0, '> -5%'],
+    ['bench:orchestrator server CPU s per 1,000 commands', 'CPU s per 1,000 commands accepted and executed', 3, '']
   ]
 } as const
 
@@ -134,34 +137,50 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+type Mode = 'off' | 'on' | 'sampled'
+
+/**
+ * Tracing on records every trace (the SDK's default sampler); `sampled` keeps one trace in ten
+ * (parentbased_traceidratio 0.1, as a busy production service would), measured for the orchestrator.
+ */
+const MODES: Record<'stream' | 'orchestrator', readonly Mode[]> = { stream: ['off', 'on'], orchestrator: ['off', 'on', 'sampled'] }
+
 async function macro(): Promise<{ rows: (string | number)[][]; spans: number }> {
   const collector = await startCollector()
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')))
-  const envs = {
+  const on = { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }
+  const envs: Record<Mode, NodeJS.ProcessEnv> = {
     off: base,
-    on: { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }
+    on,
+    sampled: { ...on, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }
   }
-  const results: Record<string, { off: number[]; on: number[] }> = {}
+  const results: Record<string, { runs: Partial<Record<Mode, number[]>>; digits: number; target: string }> = {}
   const benches = (['stream', 'orchestrator'] as const).filter(wants)
   try {
     for (let run = 1; run <= RUNS; run++) {
-      // Interleaved, and alternating which mode goes first, so neither always meets a warmer machine.
-      for (const mode of run % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        for (const bench of benches) {
+      for (const bench of benches) {
+        // Interleaved, and rotating which mode goes first, so none always meets a warmer machine.
+        const modes = MODES[bench].map((_, i, all) => all[(i + run) % all.length]!)
+        for (const mode of modes) {
           const out = bench === 'stream'
             ? await runBench('stream.js', [], { ...envs[mode], BENCH_QUICK: '1' })
-            : await runBench('orchestrator.js', ['--runs', '1'], envs[mode])
-          for (const [name, label] of FIGURES[bench]) {
-            results[name] ??= { off: [], on: [] }
-            results[name][mode].push(helixFigure(out, label))
+            : await runBench('orchestrator.js', ['--runs', '1', '--quick'], envs[mode])
+          for (const [name, label, digits, target] of FIGURES[bench]) {
+            results[name] ??= { runs: {}, digits, target }
+            ;(results[name].runs[mode] ??= []).push(helixFigure(out, label))
           }
-          console.error(`run ${run}/${RUNS} ${bench} tracing ${mode}: ${FIGURES[bench].map(([name]) => results[name][mode].at(-1)).join(', ')}`)
+          console.error(`run ${run}/${RUNS} ${bench} tracing ${mode}: ${FIGURES[bench].map(([name]) => results[name]!.runs[mode]!.at(-1)).join(', ')}`)
         }
       }
     }
-    const rows = Object.entries(results).map(([name, { off, on }]) => {
-      const change = (median(on) / median(off) - 1) * 100
-      return [name, Math.round(median(off)), Math.round(median(on)), `${change >= 0 ? '+' : ''}${change.toFixed(1)}%`, '> -5%']
+    const rows = Object.entries(results).map(([name, { runs, digits, target }]) => {
+      const off = median(runs.off!)
+      const column = (mode: Mode) => {
+        if (!runs[mode]) return ['-', '']
+        const change = (median(runs[mode]) / off - 1) * 100
+        return [median(runs[mode]).toFixed(digits), `${change >= 0 ? '+' : ''}${change.toFixed(1)}%`]
+      }
+      return [name, off.toFixed(digits), ...column('on'), ...column('sampled'), target]
     })
     return { rows, spans: await collector.spans() }
   } finally {
@@ -179,8 +198,8 @@ if (wants('micro')) {
 }
 if (wants('stream') || wants('orchestrator')) {
   const { rows, spans } = await macro()
-  printTable(`Tracing off vs on (OTLP/JSON to a local collector process): median of ${RUNS} interleaved runs`, ['measure', 'tracing off', 'tracing on', 'change', 'target'], [
+  printTable(`Tracing off vs on (OTLP/JSON to a local collector process): median of ${RUNS} interleaved runs`, ['measure', 'tracing off', 'on, every trace', 'change', 'on, 1 trace in 10', 'change', 'target'], [
     ...rows,
-    ['spans received by the collector (all tracing-on runs)', '', spans, '', '']
+    ['spans received by the collector (all tracing-on runs)', '', spans, '', '', '', '']
   ])
 }

@@ -4,6 +4,7 @@
 // run: commands accepted per second and their latency, STATUS commands executed end to end with one
 // and two processes, CPU per 1,000 commands, RSS over 100,000 commands; and Helix's UCF updates per
 // second. Each system gets a fresh database per run; the table shows the median of the runs (default 3).
+// `--quick`: Helix alone, accepted and executed (1 process) only, for bench:observability's many runs.
 import { createHmac } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
@@ -29,8 +30,9 @@ const EXECUTE_COMMANDS = 10_000
 const MEMORY_COMMANDS = 100_000
 const UCF_UPDATES = 2000
 const RSS_SETTLE_MS = 5000
-const { values: cli } = parseArgs({ options: { runs: { type: 'string', default: '3' } } })
+const { values: cli } = parseArgs({ options: { runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } })
 const RUNS = Math.max(1, Number(cli.runs))
+const QUICK = cli.quick
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** One system's figures in one run. */
@@ -110,7 +112,12 @@ async function execute(target: Target, servers: Server[], db: pg.Client, amount:
   return { rate, sent }
 }
 
-async function measure(target: Target, monitor: pg.Client): Promise<Figures> {
+/** What `--quick` measures: accepted at saturation and executed with one process. */
+type QuickFigures = Pick<Figures, 'accepted' | 'p50' | 'p99' | 'failures' | 'executedOne' | 'serverCpu'>
+
+async function measure(target: Target, monitor: pg.Client): Promise<Figures>
+async function measure(target: Target, monitor: pg.Client, quick: true): Promise<QuickFigures>
+async function measure(target: Target, monitor: pg.Client, quick = false): Promise<Figures | QuickFigures> {
   const scope = runScope()
   try {
     const databaseUrl = await createTestDatabase(scope, 'bench_orch')
@@ -121,11 +128,18 @@ async function measure(target: Target, monitor: pg.Client): Promise<Figures> {
     await db.connect()
     scope.teardown(() => db.end())
     const pid = one.child.pid!
-    const rssStart = await settledRss(pid)
+    const rssStart = quick ? 0 : await settledRss(pid)
     let handled = 0
+    const quickCpu = cpuSeconds(pid)
 
     const saturated = await autocannon({ url: one.url, connections: 32, duration: ACCEPT_SECONDS, requests: requests() })
     handled += saturated['2xx']
+    if (quick) {
+      const { rate, sent } = await execute(target, [one], db, EXECUTE_COMMANDS)
+      // CPU per command over both phases: a figure a busy machine distorts less than a rate.
+      const serverCpu = ((cpuSeconds(pid) - quickCpu) / (handled + sent)) * 1000
+      return { accepted: saturated['2xx'] / ACCEPT_SECONDS, p50: saturated.latency.p50, p99: saturated.latency.p99, failures: saturated.non2xx + saturated.errors, executedOne: rate, serverCpu }
+    }
     // Latency at a steady load the process sustains, rather than queueing at saturation.
     await drained(target, db)
     const steady = await autocannon({ url: one.url, connections: 16, duration: ACCEPT_SECONDS, overallRate: STEADY_RATE, requests: requests() })
@@ -205,14 +219,24 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-const outer = runScope()
-try {
-  const prefix = redisPrefix(outer, 'bench-orch')
-  const targets = [helixTarget(SECRET, redisUrl, prefix), pgBossTarget(SECRET)]
-  const monitor = new pg.Client({ connectionString: baseDatabaseUrl })
-  await monitor.connect()
-  outer.teardown(() => monitor.end())
+/** `--quick`: Helix alone, in the table form bench:observability reads (Helix in the second column). */
+async function quickRuns(target: Target, monitor: pg.Client): Promise<void> {
+  const runs: QuickFigures[] = []
+  for (let run = 1; run <= RUNS; run++) {
+    runs.push(await measure(target, monitor, true))
+    console.error(`run ${run}/${RUNS} ${target.name} (quick): ${JSON.stringify(runs.at(-1), (_, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`)
+  }
+  const med = (key: keyof QuickFigures) => median(runs.map((f) => f[key]))
+  printTable(`Orchestrator, quick (Helix only; median of ${RUNS} run${RUNS > 1 ? 's' : ''})`, ['measure', 'Helix'], [
+    ['POST /api/agents/:slug/commands accepted (1 process, executing too)', `${Math.round(med('accepted'))}/s`],
+    ['POST .../commands latency p50 / p99 at saturation', `${med('p50')} / ${med('p99')} ms`],
+    ['POST .../commands non-2xx responses (all runs)', runs.reduce((s, f) => s + f.failures, 0)],
+    [`STATUS executed end to end, 1 process (${EXECUTE_COMMANDS})`, `${Math.round(med('executedOne'))}/s`],
+    ['CPU s per 1,000 commands accepted and executed: server process', `${med('serverCpu').toFixed(3)} s`]
+  ])
+}
 
+async function fullRuns(targets: Target[], monitor: pg.Client): Promise<void> {
   const figures = new Map<Target, Figures[]>(targets.map((t) => [t, []]))
   const ucf: number[] = []
   for (let run = 1; run <= RUNS; run++) {
@@ -246,6 +270,17 @@ try {
     [`RSS at start / after warm-up / after ${MEMORY_COMMANDS.toLocaleString('en')} commands`, rss(helix), rss(boss), '', 'flat'],
     ['UCF updates (atomic, with history; 16 concurrent writers)', `${Math.round(median(ucf))}/s`, '-', '', '>= 2676/s (3x 892)']
   ])
+}
+
+const outer = runScope()
+try {
+  const prefix = redisPrefix(outer, 'bench-orch')
+  const targets = [helixTarget(SECRET, redisUrl, prefix), pgBossTarget(SECRET)]
+  const monitor = new pg.Client({ connectionString: baseDatabaseUrl })
+  await monitor.connect()
+  outer.teardown(() => monitor.end())
+  if (QUICK) await quickRuns(targets[0]!, monitor)
+  else await fullRuns(targets, monitor)
 } finally {
   await outer.close()
 }

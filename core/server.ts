@@ -10,7 +10,7 @@ import { driverReason, unavailableDependency } from './dependency-errors.js'
 import { StartupError } from './errors.js'
 import type { PluginDescriptor } from './plugin.js'
 import { preflight, shownUrl } from './preflight.js'
-import type { Telemetry } from './telemetry/index.js'
+import { CONTEXT_FRAME_FLAG, type Telemetry } from './telemetry/index.js'
 
 /** Graceful shutdown must finish inside Railway's and Docker's 10 s stop window. */
 const SHUTDOWN_DEADLINE_MS = 9000
@@ -98,5 +98,6 @@ export async function start(manifest: readonly PluginDescriptor[], telemetry: Te
   booted()
   app.log.info(setupLine(app, ready))
   for (const line of localAdminLines(app, ready)) app.log.info(line)
+  if (telemetry && !telemetry.contextFrame) app.log.warn(`tracing is on without ${CONTEXT_FRAME_FLAG}: start node with it (the image does) for cheaper traced requests`)
   return app
 }

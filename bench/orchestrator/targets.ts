@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
 import { projectRoot } from '../../core/paths.js'
+import { CONTEXT_FRAME_FLAG } from '../../core/telemetry/index.js'
 import { freePort } from '../../test/helpers/net.js'
 import { otelEnv } from '../observability/otel-env.js'
 
@@ -63,7 +64,7 @@ async function spawnServer(script: string, args: string[], env: Record<string, s
 export function helixTarget(secret: string, redisUrl: string, redisPrefix: string): Target {
   return {
     name: 'Helix',
-    start: (databaseUrl) => spawnServer(path.join(projectRoot, 'dist/core/main.js'), [], {
+    start: (databaseUrl) => spawnServer(path.join(projectRoot, 'dist/core/main.js'), [CONTEXT_FRAME_FLAG], {
       LOG_LEVEL: 'warn',
       HELIX_JWT_SECRET: secret,
       HELIX_ROLE: 'orchestrator',

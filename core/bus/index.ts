@@ -17,7 +17,7 @@ export { MemoryBus, RedisBus }
 /** With tracing on, each envelope carries the publishing span's traceparent (DESIGN section 6). */
 export function createBus(config: Config, log: Logger, redis: RedisFactory | null, registry?: Registry, trace?: Tracing): Bus {
   const metrics = registry && createBusMetrics(registry, redis ? 'redis' : 'memory')
-  const options = { historyLen: config.historyLen, historyTtlMs: config.historyTtlSeconds * 1000, source: config.roles.join(','), log, metrics, traceparent: trace?.enabled ? () => trace.traceparent() : undefined }
+  const options = { historyLen: config.historyLen, historyTtlMs: config.historyTtlSeconds * 1000, source: config.roles.join(','), log, metrics, trace }
   if (!redis) return new MemoryBus(options)
   // Boot does not wait for Redis: /health/ready stays 503 until it connects.
   return new RedisBus({ ...options, redis, prefix: config.redisPrefix })

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from '../clock.js'
 import type { BusMetrics } from '../metrics/bus-metrics.js'
+import type { Tracing } from '../trace.js'
 import { checkClientPublish } from './client-policy.js'
 import { dispatchEvent, dispatchInternal, type Handlers } from './dispatch.js'
 import { envelopeJson, internalJson, newEpoch } from './envelope.js'
@@ -42,8 +43,8 @@ export interface MemoryBusOptions {
   /** Tells when a sub-channel was last used (a test hands a fake one to age it). */
   clock?: Pick<Clock, 'now'>
   metrics?: BusMetrics
-  /** The active span's traceparent, stamped on each envelope (absent with tracing off). */
-  traceparent?: () => string | undefined
+  /** Stamps the active span's traceparent on each envelope (none with tracing off). */
+  trace?: Tracing
 }
 
 export class MemoryBus implements Bus {
@@ -77,7 +78,7 @@ export class MemoryBus implements Bus {
       state.lastSeq++
     }
     const id = `${state.lastMs}-${state.lastSeq}`
-    const traceparent = this.options.traceparent?.()
+    const traceparent = this.options.trace?.traceparent()
     const raw = envelopeJson(channel, id, state.epoch, type, state.lastMs, source, dataJson, traceparent)
     state.entries.push({ id, raw })
     if (state.entries.length > this.options.historyLen) state.trimmedId = state.entries.shift()!.id

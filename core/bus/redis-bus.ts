@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { BusMetrics } from '../metrics/bus-metrics.js'
 import type { RedisFactory } from '../redis.js'
+import { noTracing, type Tracing } from '../trace.js'
 import { checkClientPublish } from './client-policy.js'
 import { dispatchEvent, dispatchInternal, type Handlers } from './dispatch.js'
 import { internalJson, newEpoch } from './envelope.js'
@@ -155,8 +156,8 @@ export interface RedisBusOptions {
   /** Sub-channels per base channel, counted across every process on this Redis. */
   maxSubchannels?: number
   metrics?: BusMetrics
-  /** The active span's traceparent, stamped on each envelope (absent with tracing off). */
-  traceparent?: () => string | undefined
+  /** Stamps the active span's traceparent on each envelope (none with tracing off). */
+  trace?: Tracing
 }
 
 export class RedisBus implements Bus {
@@ -171,6 +172,7 @@ export class RedisBus implements Bus {
   private subscriberWasReady = false
   private readonly historyTtlMs: number
   private readonly maxSubchannels: number
+  private readonly trace: Tracing
   private readonly keys: {
     pubsub(c: string): string
     history(c: string): string
@@ -184,6 +186,7 @@ export class RedisBus implements Bus {
     const { prefix } = options
     this.historyTtlMs = options.historyTtlMs ?? DEFAULT_HISTORY_TTL_MS
     this.maxSubchannels = options.maxSubchannels ?? SUBCHANNEL_LIMIT
+    this.trace = options.trace ?? noTracing
     this.keys = {
       pubsub: (channel) => `${prefix}ch:${channel}`,
       history: (channel) => `${prefix}hist:${channel}`,
@@ -234,7 +237,7 @@ export class RedisBus implements Bus {
       } catch (err) {
         return reject(err as Error)
       }
-      this.pending.push({ channel, type, data, dataJson, source, traceparent: this.options.traceparent?.(), resolve, reject })
+      this.pending.push({ channel, type, data, dataJson, source, traceparent: this.trace.traceparent(), resolve, reject })
       if (this.pending.length >= MAX_BATCH) this.flush()
       else if (this.pending.length === 1) queueMicrotask(() => this.flush())
     }) as Promise<BusEvent<T>>
@@ -261,8 +264,8 @@ export class RedisBus implements Bus {
     }
     const started = performance.now()
     const measure = (failed: boolean) => this.options.metrics?.batchPublished(batch.map((p) => p.channel), (performance.now() - started) / 1000, failed)
-    this.scripts
-      .helixPublish(keys.length, ...keys, newEpoch(), this.options.historyLen, channels.size, this.historyTtlMs, this.maxSubchannels, ...header, ...events)
+    // Outside any trace: a write shared by publishers (each envelope carries its own traceparent).
+    this.trace.detached(() => this.scripts.helixPublish(keys.length, ...keys, newEpoch(), this.options.historyLen, channels.size, this.historyTtlMs, this.maxSubchannels, ...header, ...events))
       .then((reply) => {
         measure(false)
         const epochs = reply.slice(0, channels.size)

@@ -1,7 +1,7 @@
-// The kernel's Tracing over the OpenTelemetry API: the W3C traceparent of the active span, and spans
-// that continue a trace carried in a command row or a bus envelope.
-import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api'
-import type { Tracing } from '../trace.js'
+// The kernel's Tracing over the OpenTelemetry API: the W3C traceparent of the active span, spans that
+// continue a trace carried in a command row or a bus envelope, and the contexts batched work runs in.
+import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api'
+import type { Tracing, Within } from '../trace.js'
 
 export class OtelTracing implements Tracing {
   readonly enabled = true
@@ -18,6 +18,13 @@ export class OtelTracing implements Tracing {
     if (!trace.isSpanContextValid(span.spanContext())) return undefined
     return `00-${traceId}-${spanId}-${traceFlags & 1 ? '01' : '00'}`
   }
+
+  bind(): Within {
+    const active = context.active()
+    return (fn) => context.with(active, fn)
+  }
+
+  readonly detached: Within = (fn) => context.with(ROOT_CONTEXT, fn)
 
   run<T>(name: string, parent: string | undefined, fn: () => Promise<T>, attributes?: Attributes): Promise<T> {
     return this.tracer.startActiveSpan(name, { attributes }, parentContext(parent), async (span) => {

@@ -1,7 +1,6 @@
 // The OpenTelemetry SDK of a Helix process: W3C propagation, an OTLP exporter configured by the
 // standard env (OTEL_EXPORTER_OTLP_*, OTEL_TRACES_SAMPLER, ...), and the instrumentations of what
-// Helix talks to: HTTP in and out, Fastify routes, undici (proxy hop, service clients), PostgreSQL, Redis.
-import type { IncomingMessage } from 'node:http'
+// Helix talks to: Fastify requests, outgoing HTTP, undici (proxy hop, service clients), PostgreSQL, Redis.
 import module from 'node:module'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
@@ -11,7 +10,7 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { NodeSDK } from '@opentelemetry/sdk-node'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
 import { version } from '../version.js'
-import type { Telemetry } from './index.js'
+import { contextFrameActive, type Telemetry } from './index.js'
 import { OtelTracing } from './otel-tracing.js'
 
 type Env = Record<string, string | undefined>
@@ -54,21 +53,24 @@ function dropCopiedTraceContext(request: { headers: unknown }): void {
 
 function instrumentations() {
   return [
+    // Outgoing node:http calls only: @fastify/otel's request span is the server span of a request
+    // (it continues the caller's traceparent), so a second one per request would only add cost.
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.test(request.url ?? ''),
+      disableIncomingRequestInstrumentation: true,
       // Outgoing calls outside any request (flag polling) would each start a trace of their own.
       requireParentforOutgoingSpans: true
     }),
     new FastifyOtelInstrumentation({
       registerOnInitialization: true,
-      // A span per route hook would outnumber the spans that matter; the request and handler spans stay.
+      // One span per request: spans per route hook and for the handler would repeat its timing.
       instrumentHooks: false,
+      instrumentHandler: false,
       ignorePaths: ({ url }) => UNTRACED_PATHS.test(url)
     }),
     new UndiciInstrumentation({ requireParentforSpans: true, requestHook: (_span, request) => dropCopiedTraceContext(request) }),
     // Workers poll the database and Redis all the time; only queries made for a traced request or
     // command are worth a span.
-    new PgInstrumentation({ requireParentSpan: true }),
+    new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     new IORedisInstrumentation({ requireParentSpan: true })
   ]
 }
@@ -84,5 +86,5 @@ export async function startSdk(env: Env): Promise<Telemetry> {
   })
   sdk.start()
   await hooksAcknowledged()
-  return { tracing: new OtelTracing(version), shutdown: () => sdk.shutdown() }
+  return { tracing: new OtelTracing(version), contextFrame: contextFrameActive(), shutdown: () => sdk.shutdown() }
 }

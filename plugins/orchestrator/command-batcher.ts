@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors } from '../../core/errors.js'
 import { MAX_JSON_DEPTH } from '../../core/json-depth.js'
+import { inBatchTrace, noTracing, type Tracing, type Within } from '../../core/trace.js'
 import type { CommandDal, CommandInsert } from './command-dal.js'
 import type { NewCommand } from './command-types.js'
 import type { Row } from './sql.js'
@@ -14,6 +15,7 @@ const FLUSHES = 4
 const MAX_PENDING = 10_000
 
 interface PendingCommand extends CommandInsert {
+  within: Within
   resolve(row: Row | null): void
   reject(err: unknown): void
 }
@@ -24,7 +26,10 @@ export class CommandBatcher {
   private readonly inserting = new Set<Promise<void>>()
   private readonly insertOf = new Map<string, Promise<void>>()
 
-  constructor(private readonly dal: CommandDal) {}
+  constructor(
+    private readonly dal: CommandDal,
+    private readonly trace: Tracing = noTracing
+  ) {}
 
   /**
    * Stores a queued command with the next batch. Resolves with its row, or null when it was not
@@ -35,7 +40,7 @@ export class CommandBatcher {
     if (this.pending.length >= MAX_PENDING) throw errors.unavailable('Too many commands are waiting to be stored; retry')
     const argsJson = serialiseArgs(input.args)
     return new Promise<Row | null>((resolve, reject) => {
-      this.pending.push({ id: randomUUID(), agentId, input, argsJson, resolve, reject })
+      this.pending.push({ id: randomUUID(), agentId, input, argsJson, within: this.trace.bind(), resolve, reject })
       this.flush()
     })
   }
@@ -68,7 +73,7 @@ export class CommandBatcher {
   /** Never throws: a failed INSERT fails the requests of its batch, and nothing else. */
   private async insert(batch: PendingCommand[]): Promise<void> {
     try {
-      const rows = await this.dal.insert(batch)
+      const rows = await inBatchTrace(this.trace, batch, () => this.dal.insert(batch))
       const byId = new Map(rows.map((r) => [r.id as string, r]))
       for (const p of batch) p.resolve(byId.get(p.id) ?? null)
     } catch (err) {

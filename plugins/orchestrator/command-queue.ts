@@ -21,14 +21,16 @@ interface Finish extends Success {
 
 export class CommandQueue {
   /** Successes recorded together across agents (see finish). */
-  private readonly finishes = new SharedRoundTrip<Finish, SettledWithNext | null>((batch) => this.finishAll(batch))
+  private readonly finishes: SharedRoundTrip<Finish, SettledWithNext | null>
 
   constructor(
     private readonly dal: CommandDal,
     private readonly batcher: CommandBatcher,
     private readonly events: CommandEvents,
     private readonly trace: Tracing = noTracing
-  ) {}
+  ) {
+    this.finishes = new SharedRoundTrip((batch) => this.finishAll(batch), trace)
+  }
 
   /**
    * Stores a queued command (accepted means stored). An Idempotency-Key used in the last 24 h returns

@@ -1,5 +1,6 @@
 // Calls made close together, sent to the database as one statement: the executor's per-command
 // round trips (recording outcomes, STATUS reads) grouped across the agents running at once.
+import { inBatchTrace, noTracing, type Tracing, type Within } from '../../core/trace.js'
 
 /** Microtask hops the first call waits for others: a few awaits' worth of slack between callers. */
 const HOPS = 8
@@ -10,6 +11,7 @@ function afterHops(hops: number, fn: () => void): void {
 
 interface Waiting<I, O> {
   item: I
+  within: Within
   resolve(output: O): void
   reject(err: unknown): void
 }
@@ -28,12 +30,13 @@ export class SharedRoundTrip<I, O> {
 
   constructor(
     private readonly send: (items: I[]) => Promise<O[]>,
+    private readonly trace: Tracing = noTracing,
     private readonly max = 256
   ) {}
 
   run(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject })
+      this.waiting.push({ item, within: this.trace.bind(), resolve, reject })
       this.schedule()
     })
   }
@@ -51,7 +54,7 @@ export class SharedRoundTrip<I, O> {
     const batch = this.waiting.splice(0, this.max)
     this.inFlight = true
     try {
-      const outputs = await this.send(batch.map((w) => w.item))
+      const outputs = await inBatchTrace(this.trace, batch, () => this.send(batch.map((w) => w.item)))
       batch.forEach((w, i) => w.resolve(outputs[i] as O))
     } catch (err) {
       for (const w of batch) w.reject(err)

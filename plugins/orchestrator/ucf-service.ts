@@ -3,6 +3,7 @@
 // change); phase and consciousness level derived (ucf-state.ts).
 import type { Bus } from '../../core/bus/types.js'
 import { errors } from '../../core/errors.js'
+import { noTracing, type Tracing } from '../../core/trace.js'
 import type { AlertService } from './alert-service.js'
 import { Outbox } from './outbox.js'
 import { SharedRoundTrip } from './round-trips.js'
@@ -29,15 +30,21 @@ export interface UcfChange {
 type AppliedChange = UcfChange & { outbox: number }
 
 export class UcfService {
+  /** STATUS reads of several agents, answered by one query (withCount). */
+  private readonly statusReads: SharedRoundTrip<string, [UcfState, number]>
+
   constructor(
     private readonly sql: Sql,
     bus: Bus,
     private readonly alerts: AlertService,
-    private readonly outbox = new Outbox(sql, bus)
-  ) {}
+    private readonly outbox = new Outbox(sql, bus),
+    trace: Tracing = noTracing
+  ) {
+    this.statusReads = new SharedRoundTrip((agentIds) => this.readStatuses(agentIds), trace)
+  }
 
-  /** STATUS reads of several agents, answered by one query (withCount). */
-  private readonly statusReads = new SharedRoundTrip<string, [UcfState, number]>(async (agentIds) => {
+  /** The UCF and the queued counts of these agents, in one query. */
+  private async readStatuses(agentIds: string[]): Promise<[UcfState, number][]> {
     const row = await this.sql.one(
       this.sql.postgres
         ? `SELECT u.*, (SELECT json_object_agg(q.agent_id, q.n) FROM (
@@ -54,7 +61,7 @@ export class UcfService {
     const state = stateOfRow(row)
     const queued = parseJson<Record<string, number> | null>(row?.queued ?? null) ?? {}
     return agentIds.map((id) => [state, Number(queued[id] ?? 0)])
-  })
+  }
 
   async get(): Promise<UcfState> {
     const row = await this.sql.one('SELECT * FROM orchestrator_ucf WHERE id = 1', [], undefined, { prepared: 'orchestrator-ucf', plan: 'cached' })

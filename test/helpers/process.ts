@@ -3,6 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { projectRoot } from '../../core/paths.js'
+import { CONTEXT_FRAME_FLAG } from '../../core/telemetry/index.js'
 import { TEST_SECRET } from './build.js'
 import { freePort } from './net.js'
 
@@ -63,7 +64,8 @@ export async function startHelix(t: Test, options: StartOptions = {}): Promise<H
   const url = `http://127.0.0.1:${port}`
   let out = ''
   const script = path.join(home, 'dist', (options.entry ?? 'core/main.ts').replace(/\.ts$/, '.js'))
-  const child = spawn(process.execPath, [script], {
+  // Started as the image starts it (Dockerfile CMD).
+  const child = spawn(process.execPath, [CONTEXT_FRAME_FLAG, script], {
     cwd: home,
     env: withoutUndefined({
       PATH: process.env.PATH,

@@ -109,6 +109,7 @@ t.test('one trace: monolith accept, proxy hop, dedicated orchestrator run, comma
     t.equal(spans.find((s) => s.service === 'helix-all' && s.kind === SERVER)?.parentSpanId, undefined, 'the monolith request is the root')
     await waitFor(() => orch.output().includes(`"trace_id":"${traceId}"`), 'an orchestrator log line with the trace id')
     t.match(mono.output(), `"trace_id":"${traceId}"`, 'the monolith logs it too')
+    t.notMatch(orch.output() + mono.output(), 'tracing is on without', 'started as the image starts them: no context-frame warning')
   })
 
   t.test("a caller's traceparent is continued through the proxy, not duplicated", async (t) => {
@@ -151,4 +152,13 @@ t.test('without OTEL_EXPORTER_OTLP_ENDPOINT nothing starts: no exporter traffic,
   t.notMatch(helix.output(), 'trace_id', 'no log line carries a trace id')
   t.notMatch(helix.output(), /opentelemetry|OTEL_|@opentelemetry/i, 'no OpenTelemetry diagnostics: the SDK never started')
   if (collector) t.equal(collector.requestCount(), 0, 'nothing was exported')
+})
+
+t.test('the async context frame: on with the flag on Node 22, on by default from Node 24', async (t) => {
+  const { contextFrameActive, CONTEXT_FRAME_FLAG } = await import('../../core/telemetry/index.js')
+  t.equal(contextFrameActive([], {}, '22.23.3'), false, 'Node 22 without the flag')
+  t.equal(contextFrameActive([CONTEXT_FRAME_FLAG], {}, '22.23.3'), true, 'Node 22 with the flag')
+  t.equal(contextFrameActive([], { NODE_OPTIONS: `--max-old-space-size=512 ${CONTEXT_FRAME_FLAG}` }, '22.23.3'), true, 'Node 22 with the flag in NODE_OPTIONS')
+  t.equal(contextFrameActive([], {}, '24.1.0'), true, 'Node 24 by default')
+  t.equal(contextFrameActive(['--no-async-context-frame'], {}, '24.1.0'), false, 'Node 24 turned off')
 })

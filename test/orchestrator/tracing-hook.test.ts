@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { QueryTypes } from 'sequelize'
-import type { Tracing } from '../../core/trace.js'
+import type { Tracing, Within } from '../../core/trace.js'
 import { orchestratorPlugin } from '../../plugins/orchestrator/index.js'
 import { bearer, build } from '../helpers/build.js'
 import { createTestDatabase } from '../helpers/db.js'
@@ -40,6 +40,13 @@ class RecordingTracing implements Tracing {
   within<R>(traceparent: string, fn: () => Promise<R>): Promise<R> {
     return this.active.run(traceparent, fn)
   }
+
+  bind(): Within {
+    const store = this.active.getStore()
+    return (fn) => (store === undefined ? this.active.exit(fn) : this.active.run(store, fn))
+  }
+
+  readonly detached: Within = (fn) => this.active.exit(fn)
 
   run<R>(name: string, parent: string | undefined, fn: () => Promise<R>, attributes?: Record<string, string | number | boolean>): Promise<R> {
     const traceId = parent?.split('-')[1] ?? randomBytes(16).toString('hex')
