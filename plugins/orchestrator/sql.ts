@@ -98,6 +98,10 @@ export class Sql {
       return this.turn(() => this.sequelize.transaction((transaction) => work({ query: (sql, bind) => this.sqlite(sql, bind, transaction) })))
     }
     const client = await pool.connect()
+    // The pool does not listen to a checked-out client: the server ending the connection mid-transaction
+    // (a crash) fails the query in hand, and the client's 'error' event, unheard, would end the process.
+    const ended = () => undefined
+    client.on('error', ended)
     try {
       await client.query('BEGIN')
       const result = await work({ query: async (sql, bind) => (await client.query(sql, bind)).rows })
@@ -107,6 +111,7 @@ export class Sql {
       await client.query('ROLLBACK').catch(() => undefined)
       throw err
     } finally {
+      client.removeListener('error', ended)
       client.release()
     }
   }

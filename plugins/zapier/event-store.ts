@@ -52,8 +52,11 @@ function toEvent(row: EventRow): InboundEvent {
 }
 
 /**
- * The pipeline's own transitions commit without waiting for the WAL flush: one lost in a crash only
- * means the event runs again (handlers are idempotent). The `received` row is always durable.
+ * A claim and a release commit without waiting for the WAL flush: their queue entry stays pending
+ * until the run's end is recorded, so one lost in a crash only means the event runs again (handlers
+ * are idempotent). The `received` row and a run's end are durable: the entry is acknowledged and
+ * deleted right after the end is recorded, and an end lost in a PostgreSQL crash would leave the row
+ * unfinished with nothing left to run it. A durable commit also flushes the claim before it.
  */
 const RELAXED = { relaxed: true }
 
@@ -179,10 +182,10 @@ export class EventStore {
     }
   }
 
-  /** Records how a run ended; on PostgreSQL the ends of one tick share one UPDATE. */
+  /** Records how a run ended, durably; on PostgreSQL the ends of one tick share one UPDATE (and one WAL flush). */
   finish(id: string, outcome: { status: 'processed'; result: unknown } | { status: 'failed'; error: string }, now: number): Promise<void> {
     const row: Ending = [id, outcome.status, outcome.status === 'processed' ? this.sql.json(outcome.result) : null, outcome.status === 'failed' ? outcome.error : null, now]
-    if (!this.sql.postgres) return this.sql.run(`UPDATE zapier_events SET status = $2, result = $3, error = $4, lease_until = NULL, finished_at = $5 WHERE id = $1`, row, RELAXED)
+    if (!this.sql.postgres) return this.sql.run(`UPDATE zapier_events SET status = $2, result = $3, error = $4, lease_until = NULL, finished_at = $5 WHERE id = $1`, row)
     return new Promise((resolve, reject) => {
       this.ending.push({ row, resolve, reject })
       if (this.ending.length === 1) setImmediate(() => void this.finishWaiting())
@@ -197,8 +200,7 @@ export class EventStore {
       await this.sql.run(
         `UPDATE zapier_events AS e SET status = v.status, result = v.result, error = v.error, lease_until = NULL, finished_at = v.finished_at
          FROM (VALUES ${values.join(', ')}) AS v(id, status, result, error, finished_at) WHERE e.id = v.id`,
-        bind,
-        RELAXED
+        bind
       )
       for (const e of batch) e.resolve()
     } catch (err) {
@@ -224,13 +226,14 @@ export class EventStore {
   /**
    * Events not yet processed whose queue entry may be gone (Redis lost its data, or the push after
    * the commit failed): `received` rows enqueued before `olderThan`, and `processing` rows whose lease
-   * ran out. Their enqueue time moves to now, so a sweep re-adds each once per period.
+   * ran out. Their enqueue time moves to now, so a sweep re-adds each once per period, and the pages
+   * of one sweep (all taken at the same `now`) never take a row twice.
    */
   async takeStranded(olderThan: number, now: number, limit: number): Promise<string[]> {
     const rows = await this.sql.rows<{ id: string }>(
       `UPDATE zapier_events SET enqueued_at = $2 WHERE id IN (
          SELECT id FROM zapier_events
-         WHERE (status = 'received' AND enqueued_at < $1) OR (status = 'processing' AND lease_until < $2)
+         WHERE (status = 'received' AND enqueued_at < $1) OR (status = 'processing' AND lease_until < $2 AND enqueued_at < $2)
          ORDER BY received_at LIMIT $3) RETURNING id`,
       [olderThan, now, limit]
     )

@@ -12,7 +12,10 @@ import type { ZapierSignals } from './zapier-events.js'
 export type Intake = { status: 'queued'; eventId: string } | { status: 'duplicate' }
 
 export class Inbox {
-  /** Set when a push to the queue failed: the pipeline sweeps every unqueued row at its next tick. */
+  /**
+   * Set when a row may be stored but not queued (a push to the queue failed, or the INSERT's answer was
+   * lost with the database): the pipeline sweeps every unqueued row at its next tick.
+   */
   queueMissed = false
 
   constructor(
@@ -28,6 +31,8 @@ export class Inbox {
     try {
       id = await this.store.receive({ ...input, now: this.clock.now() })
     } catch (err) {
+      // The INSERT may have committed before the connection dropped: its row would wait for the stale sweep.
+      this.queueMissed = true
       this.log.warn({ err: (err as Error).message }, 'could not store an inbound event')
       this.signals.inbound.inc({ outcome: 'unavailable' })
       throw errors.unavailable('The event store is unavailable; nothing was stored, retry shortly', 5)

@@ -37,6 +37,11 @@ export class RedisWorkQueue implements WorkQueue {
   private groupReady: Promise<void> | null = null
   private acking: string[] = []
   private acked: Promise<void> | null = null
+  /**
+   * Where the next reclaim goes on in the pending entries: one XAUTOCLAIM looks at no more than ten
+   * times its COUNT, so always starting at the head would never reach idle entries behind busy ones.
+   */
+  private reclaimFrom = '0-0'
 
   constructor(
     private readonly redis: Redis,
@@ -63,7 +68,9 @@ export class RedisWorkQueue implements WorkQueue {
 
   async reclaim(consumer: string, minIdleMs: number, count: number): Promise<QueueEntry[]> {
     return this.withGroup(async () => {
-      const reply = (await this.redis.xautoclaim(this.stream, GROUP, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, [string, string[] | null][]]
+      const reply = (await this.redis.xautoclaim(this.stream, GROUP, consumer, minIdleMs, this.reclaimFrom, 'COUNT', count)) as [string, [string, string[] | null][]]
+      // 0-0 once the scan reached the end: the next one starts over.
+      this.reclaimFrom = reply[0]
       return entriesOf(reply[1].filter((e): e is [string, string[]] => Array.isArray(e[1])))
     })
   }
