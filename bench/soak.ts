@@ -2,7 +2,8 @@
 // for one process) for a while; every minute (SOAK_INTERVAL_SECONDS) per Helix process: RSS, V8 heap
 // used, open file descriptors, event-loop delay p99 (prom-client's nodejs_eventloop_lag_p99_seconds,
 // since the previous scrape), Redis and PostgreSQL connections; then whether each stayed flat after
-// warm-up (minute 2 against the last sample, within the tolerances below).
+// warm-up (minute 2 against the last sample, within the tolerances below), and whether every Discord post
+// asked for was posted. Progress lines go to stderr.
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
@@ -15,8 +16,9 @@ import { writeChart } from './split/chart.js'
 import { redisConnections, postgresConnections } from './split/connections.js'
 import { deploy, type HelixNode, type Shape } from './split/deployment.js'
 import { openFds, machine, rssBytes } from './split/procfs.js'
+import { progress } from './split/progress.js'
 import { scrape, total } from './split/prometheus.js'
-import { knobs, startWorkload } from './split/workload.js'
+import { knobs, lostPosts, startWorkload } from './split/workload.js'
 
 const { values: args } = parseArgs({ options: { minutes: { type: 'string', default: '10' } } })
 const MINUTES = Number(args.minutes)
@@ -32,6 +34,7 @@ interface Reading { at: number; node: string; rssMB: number; heapMB: number; fds
 const teardowns: (() => unknown)[] = []
 const harness = { teardown: (fn: () => unknown) => void teardowns.push(fn) }
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
+const say = progress('soak')
 
 async function read(at: number, nodes: readonly HelixNode[], redis: Redis, db: pg.Client, database: string): Promise<Reading[]> {
   const pids = nodes.map((n) => n.pid)
@@ -62,9 +65,12 @@ function verdict(base: Reading, last: Reading): string {
 }
 
 async function soak(): Promise<void> {
+  say(`deploying (${SHAPE})`)
   const deployment = await deploy(harness, { shape: SHAPE, cpus: knobs.helixCpus })
+  say(`starting the load (${knobs.wsClients} WebSocket clients connect first)`)
   const workload = await startWorkload(harness, deployment, { connect: 'discover' })
   workload.mark()
+  say(`soaking ${MINUTES} min, a sample every ${INTERVAL_S} s`)
   const redis = new Redis(sharedRedisUrl)
   teardowns.push(() => redis.disconnect())
   const db = new pg.Client({ connectionString: baseDatabaseUrl })
@@ -73,7 +79,7 @@ async function soak(): Promise<void> {
   const database = new URL(deployment.databaseUrl).pathname.slice(1)
   const m = machine()
   console.log(`soak: ${MINUTES} min of the mixed load on the ${SHAPE} deployment; ${m.cpus} CPUs (${m.model}), ${m.ramGiB} GiB RAM; Helix on CPU ${knobs.helixCpus}, load on CPU ${knobs.loadCpus}`)
-  console.log(`Load: ${knobs.wsClients} WebSocket clients, ${knobs.eventRate} events/s, ${knobs.webhookRate} webhooks/s, ${knobs.ttsRate} TTS/s, ${knobs.apiRate} API requests/s, ${knobs.dashboardRate} dashboard reads/s`)
+  console.log(`Load: ${knobs.wsClients} WebSocket clients, ${knobs.eventRate} events/s, ${knobs.webhookRate} webhooks/s, ${knobs.discordRate} discord_notification webhooks/s, ${knobs.ttsRate} TTS/s, ${knobs.apiRate} API requests/s, ${knobs.dashboardRate} dashboard reads/s`)
   const started = Date.now()
   const readings: Reading[] = []
   const end = started + MINUTES * 60_000
@@ -90,7 +96,10 @@ async function soak(): Promise<void> {
       ['process', 'RSS (MB)', 'heap used (MB)', 'fds', 'event-loop p99 (ms)', 'Redis conns', 'PostgreSQL conns'],
       now.map((r) => [r.node, r.rssMB, r.heapMB, r.fds, r.loopP99ms, r.redis, r.postgres]))
   }
+  say('stopping the load (answers in flight, subscribers catching up)')
   const final = await workload.stop()
+  say('waiting for the Discord posts check')
+  const posts = await lostPosts(deployment, final, workload.runId)
   const baseAt = readings.map((r) => r.at).find((at) => at >= BASELINE_S) ?? readings[0].at
   const lastAt = readings[readings.length - 1].at
   const rows = deployment.nodes.map((n) => {
@@ -102,6 +111,7 @@ async function soak(): Promise<void> {
     ['process', 'RSS (MB)', 'heap used (MB)', 'fds', 'event-loop p99 (ms)', 'Redis conns', 'PostgreSQL conns', 'verdict'], rows)
   const labels = final.flatMap((r) => r.labels).filter((l) => !l.label.startsWith('delivery'))
   const allFlat = rows.every((r) => r[7] === 'flat')
+  say('writing the chart')
   await writeChart(CHART, {
     title: `soak — RSS and V8 heap used per process, ${MINUTES} min of the mixed load (${SHAPE})`,
     xLabel: 'seconds since the load started', yLabel: 'MB',
@@ -111,7 +121,7 @@ async function soak(): Promise<void> {
     ])
   })
   console.log(`\nchart: ${path.relative(projectRoot, CHART)}`)
-  console.log(`\nsoak summary: ${allFlat ? 'FLAT' : 'NOT FLAT'} after warm-up over ${MINUTES} min; ${labels.reduce((n, l) => n + l.ok, 0)} requests, ${labels.reduce((n, l) => n + l.errors, 0)} failed; events missed by subscribers: ${final.find((r) => r.kind === 'ws')?.ws?.missed ?? '-'}`)
+  console.log(`\nsoak summary: ${allFlat ? 'FLAT' : 'NOT FLAT'} after warm-up over ${MINUTES} min; ${labels.reduce((n, l) => n + l.ok, 0)} requests, ${labels.reduce((n, l) => n + l.errors, 0)} failed; events missed by subscribers: ${final.find((r) => r.kind === 'ws')?.ws?.missed ?? '-'}; Discord posts accepted / posted / lost / duplicated: ${posts.accepted} / ${posts.posted} / ${posts.lost} / ${posts.duplicated}`)
 }
 
 try {

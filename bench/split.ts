@@ -2,12 +2,15 @@
 // monolith plus dedicated stream, zapier and voice processes (ownership flags on through
 // PUT /admin/flags once each is a ready live owner), same Redis and PostgreSQL, same CPUs (every
 // Helix process pinned with taskset to BENCH_HELIX_CPUS, the load processes to BENCH_LOAD_CPUS).
-// Then the stream service scaled: two replicas against one. Knobs: bench/split/workload.ts.
+// Lost work: commands, webhooks, and Discord posts (discord_notification webhooks through the Zapier
+// pipeline to the monolith's bot, counted in the fake Discord's channel). Then the stream service
+// scaled: two replicas against one. Knobs: bench/split/workload.ts. Progress lines go to stderr.
 import { printTable } from './table.js'
 import { deploy, type Deployment, type Shape } from './split/deployment.js'
-import type { LoadReport } from './split/messages.js'
+import { DISCORD_LABEL, type LoadReport } from './split/messages.js'
 import { machine } from './split/procfs.js'
-import { cpuMeter, knobs, lostWork, startWorkload, type LostWork } from './split/workload.js'
+import { progress } from './split/progress.js'
+import { cpuMeter, knobs, lostPosts, lostWork, startWorkload, type LostPosts, type LostWork } from './split/workload.js'
 
 const SCALE_EVENT_RATE = Number(process.env.BENCH_SCALE_EVENT_RATE ?? 50)
 /** CPU list per stream replica in the scaling run, `;`-separated: the second replica gets a core of its own. */
@@ -15,7 +18,9 @@ const SCALE_CPUS = (process.env.BENCH_SCALE_STREAM_CPUS ?? '1;0').split(';')
 const MONOLITH_ROUTES = ['GET /api/agents', 'POST /api/agents/:id/commands']
 
 /** `reports`: the measured window; `final`: after the load stopped and the answers in flight came in. */
-interface Run { shape: Shape; deployment: Deployment; reports: LoadReport[]; final: LoadReport[]; cpu: Record<string, number>; seconds: number; lost: LostWork }
+interface Run { shape: Shape; deployment: Deployment; reports: LoadReport[]; final: LoadReport[]; cpu: Record<string, number>; seconds: number; lost: LostWork; posts: LostPosts }
+
+const say = progress('split')
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -27,21 +32,29 @@ function scope() {
 
 async function measure(shape: Shape): Promise<Run> {
   const s = scope()
+  const step = (message: string) => say(`${shape === 'all' ? '(a) all' : '(b) split'}: ${message}`)
   try {
+    step('deploying')
     const deployment = await deploy(s, { shape, cpus: knobs.helixCpus })
+    step(`starting the load (${knobs.wsClients} WebSocket clients connect first)`)
     // (b): WebSocket clients follow discovery to the stream service, as real clients do.
     const workload = await startWorkload(s, deployment, { connect: 'discover' })
+    step(`warm-up ${knobs.warmupSeconds} s`)
     await sleep(knobs.warmupSeconds * 1000)
     workload.mark()
     const cpu = cpuMeter(deployment)
     const t0 = performance.now()
+    step(`measuring ${knobs.seconds} s`)
     await sleep(knobs.seconds * 1000)
     const used = cpu()
     const seconds = (performance.now() - t0) / 1000
     const reports = await workload.report()
+    step('stopping the load (answers in flight, subscribers catching up)')
     const final = await workload.stop()
-    const lost = await lostWork(deployment.databaseUrl, final)
-    return { shape, deployment, reports, final, cpu: used, seconds, lost }
+    step('waiting for the lost-work check (commands, webhooks, Discord posts)')
+    const [lost, posts] = await Promise.all([lostWork(deployment.databaseUrl, final), lostPosts(deployment, final, workload.runId)])
+    step('done; stopping the deployment')
+    return { shape, deployment, reports, final, cpu: used, seconds, lost, posts }
   } finally {
     await s.close()
   }
@@ -49,16 +62,23 @@ async function measure(shape: Shape): Promise<Run> {
 
 async function scale(replicas: number): Promise<{ replicas: number; deliveries: number; p99: number; p50: number; missed: number }> {
   const s = scope()
+  const step = (message: string) => say(`stream scaling, ${replicas} replica${replicas === 1 ? '' : 's'}: ${message}`)
   try {
+    step('deploying')
     const deployment = await deploy(s, { shape: 'split', cpus: knobs.helixCpus, streamReplicas: replicas, streamCpus: SCALE_CPUS.slice(0, replicas) })
     // Behind a load balancer: the clients spread over the replicas.
     const connect = deployment.streams.map((n) => `${n.url.replace(/^http/, 'ws')}/ws`)
+    step(`connecting ${knobs.wsClients} WebSocket clients`)
     const workload = await startWorkload(s, deployment, { connect, only: ['ws'], eventRate: SCALE_EVENT_RATE })
+    step(`warm-up ${knobs.warmupSeconds} s`)
     await sleep(knobs.warmupSeconds * 1000)
     workload.mark()
+    step(`measuring ${knobs.seconds} s`)
     await sleep(knobs.seconds * 1000)
     const [report] = await workload.report()
+    step('stopping the load (subscribers catching up)')
     const [final] = await workload.stop()
+    step('done; stopping the deployment')
     const delivery = report.labels.find((l) => l.label.startsWith('delivery'))
     return { replicas, deliveries: Math.round(report.ws!.deliveries / report.seconds), p50: delivery?.p50 ?? NaN, p99: delivery?.p99 ?? NaN, missed: final.ws!.missed }
   } finally {
@@ -77,7 +97,7 @@ const missed = (r: Run) => r.final.find((x) => x.kind === 'ws')?.ws?.missed ?? '
 function printRuns(runs: Run[]): void {
   const m = machine()
   console.log(`\nbench:split on ${m.cpus} CPUs (${m.model}), ${m.ramGiB} GiB RAM; Helix pinned to CPU ${knobs.helixCpus}, load processes to CPU ${knobs.loadCpus}; Redis and PostgreSQL unpinned.`)
-  console.log(`Load: ${knobs.wsClients} WebSocket clients (following discovery) with ${knobs.eventRate} events/s published through the monolith, ${knobs.webhookRate} webhooks/s, ${knobs.ttsRate} TTS/s, ${knobs.apiRate} API requests/s (half GET /api/agents, half STATUS commands), ${knobs.dashboardRate} dashboard reads/s; ${knobs.warmupSeconds} s warm-up, ${knobs.seconds} s measured.`)
+  console.log(`Load: ${knobs.wsClients} WebSocket clients (following discovery) with ${knobs.eventRate} events/s published through the monolith, ${knobs.webhookRate} webhooks/s and ${knobs.discordRate} discord_notification webhooks/s (to the Zapier owner's discovery URL), ${knobs.ttsRate} TTS/s, ${knobs.apiRate} API requests/s (half GET /api/agents, half STATUS commands), ${knobs.dashboardRate} dashboard reads/s; ${knobs.warmupSeconds} s warm-up, ${knobs.seconds} s measured.`)
   const [a, b] = runs
   const rows: (string | number)[][] = []
   for (const route of MONOLITH_ROUTES) {
@@ -96,6 +116,7 @@ function printRuns(runs: Run[]): void {
     ['delivery p50 / p99 (ms, publish to receive)', ...runs.map((r) => { const d = find(r, 'delivery (publish to receive)'); return d ? `${d.p50} / ${d.p99}` : '-' })],
     ['events published/s', ...runs.map((r) => rate(r, 'POST /api/stream/publish'))],
     ['webhooks accepted (202)/s', ...runs.map((r) => rate(r, 'POST /api/zapier/hooks/:source'))],
+    ['Discord-post webhooks accepted (202)/s', ...runs.map((r) => rate(r, DISCORD_LABEL))],
     ['TTS syntheses/s', ...runs.map((r) => rate(r, 'POST /api/voice/synthesize'))],
     ['TTS p50 / p99 (ms)', ...runs.map((r) => { const d = find(r, 'POST /api/voice/synthesize'); return d ? `${d.p50} / ${d.p99}` : '-' })],
     ['commands accepted (202)/s', ...runs.map((r) => rate(r, 'POST /api/agents/:id/commands'))],
@@ -104,7 +125,8 @@ function printRuns(runs: Run[]): void {
     ['requests skipped (512 in flight)', ...runs.map((r) => r.reports.reduce((s, x) => s + x.skipped, 0))],
     ['events missed by a subscriber (whole run)', ...runs.map(missed)],
     ['commands accepted / not finished', ...runs.map((r) => `${r.lost.commands.accepted} / ${r.lost.commands.unfinished}`)],
-    ['webhooks accepted / not processed', ...runs.map((r) => `${r.lost.webhooks.accepted} / ${r.lost.webhooks.unprocessed}`)]
+    ['webhooks accepted / not processed', ...runs.map((r) => `${r.lost.webhooks.accepted} / ${r.lost.webhooks.unprocessed}`)],
+    ['Discord posts accepted (202) / posted / lost / duplicated', ...runs.map((r) => `${r.posts.accepted} / ${r.posts.posted} / ${r.posts.lost} / ${r.posts.duplicated}`)]
   ])
 
   const cpuRows: (string | number)[][] = []

@@ -1,16 +1,20 @@
 // Helix deployments for the split benchmarks: one `all` process, or the monolith with dedicated
 // `stream` (one or more replicas), `zapier` and `voice` processes, all on one Redis and one PostgreSQL
-// database, each started from dist/ under `taskset` so that both shapes get the same CPUs.
+// database, each started from dist/ under `taskset` so that both shapes get the same CPUs. The `all`
+// process runs the Discord bot, logged in to a fake Discord on loopback in this process.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { request } from 'undici'
 import { projectRoot } from '../../core/paths.js'
+import { CONTEXT_FRAME_FLAG } from '../../core/telemetry/index.js'
 import { TEST_SECRET } from '../../test/helpers/build.js'
 import { createTestDatabase } from '../../test/helpers/db.js'
 import { freePort } from '../../test/helpers/net.js'
 import { redisPrefix, sharedRedisUrl } from '../../test/helpers/redis.js'
 import type { RealUnleash } from '../../test/helpers/unleash-server.js'
+import { startFakeDiscord, type FakeDiscord } from '../../test/helpers/fake-discord/index.js'
+import { scrape, total } from './prometheus.js'
 import { adminToken } from './tokens.js'
 import { stopChild } from '../../test/helpers/process.js'
 
@@ -42,6 +46,8 @@ export interface Deployment {
   streams: HelixNode[]
   databaseUrl: string
   redisPrefix: string
+  /** The fake Discord the monolith's bot is logged in to, and the channel the bench's posts name. */
+  discord: { fake: FakeDiscord; channelId: string }
   /** The monolith's own view: who owns each plugin now (discovery). */
   owners(): Promise<Record<string, 'all' | 'dedicated'>>
 }
@@ -78,6 +84,23 @@ function commonEnv(databaseUrl: string, prefix: string): Record<string, string> 
   }
 }
 
+/**
+ * The bot's env, for the `all` process alone (the only role that runs the bot): no alert channel, so
+ * alerts, failed commands and telemetry stay out of the channel the bench's posts name.
+ */
+function discordEnv(fake: FakeDiscord): Record<string, string> {
+  return { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.restUrl, DISCORD_TELEMETRY_MINUTES: '0' }
+}
+
+/** Until the monolith's bot holds its gateway session: a post asked for before it would wait in Redis. */
+async function waitBotConnected(node: HelixNode): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  while (total(await scrape(node.url).catch(() => []), 'helix_bot_gateway_connected') !== 1) {
+    if (Date.now() > deadline) throw new Error(`the bot of ${node.url} did not log in to the fake Discord:\n${node.output().slice(-4000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
@@ -91,7 +114,8 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
 /** `taskset` execs node, so the child's pid is the Helix process's own. */
 async function startNode(scope: Scope, name: string, role: string, port: number, cpus: string, env: Record<string, string>): Promise<HelixNode> {
   const script = path.join(projectRoot, 'dist/core/main.js')
-  const [command, args] = cpus ? ['taskset', ['-c', cpus, process.execPath, script]] : [process.execPath, [script]]
+  // Started as the image starts it (Dockerfile CMD).
+  const [command, args] = cpus ? ['taskset', ['-c', cpus, process.execPath, CONTEXT_FRAME_FLAG, script]] : [process.execPath, [CONTEXT_FRAME_FLAG, script]]
   const url = `http://127.0.0.1:${port}`
   const child = spawn(command, args, {
     cwd: projectRoot,
@@ -144,9 +168,14 @@ export async function deploy(scope: Scope, options: DeploymentOptions): Promise<
   const prefix = redisPrefix(scope, `bench-${options.shape}-${randomBytes(2).toString('hex')}`)
   const env: Record<string, string> = { ...commonEnv(databaseUrl, prefix), ...options.env }
   if (options.unleash) Object.assign(env, { UNLEASH_URL: options.unleash.url, UNLEASH_API_TOKEN: options.unleash.clientToken })
+  // Closed after the Helix processes (teardowns run in reverse), so the bot does not reconnect meanwhile.
+  const fake = await startFakeDiscord()
+  scope.teardown(() => fake.close())
+  const discord = { fake, channelId: fake.guild.channels.text.id }
   if (options.shape === 'all') {
-    const monolith = await startNode(scope, 'all', 'all', await freePort(), options.cpus, env)
-    return { shape: 'all', monolith, nodes: [monolith], streams: [monolith], databaseUrl, redisPrefix: prefix, owners: () => discoveryOwners(monolith.url) }
+    const monolith = await startNode(scope, 'all', 'all', await freePort(), options.cpus, { ...env, ...discordEnv(fake) })
+    await waitBotConnected(monolith)
+    return { shape: 'all', monolith, nodes: [monolith], streams: [monolith], databaseUrl, redisPrefix: prefix, discord, owners: () => discoveryOwners(monolith.url) }
   }
   const replicas = options.streamReplicas ?? 1
   const ports = { all: await freePort(), zapier: await freePort(), voice: await freePort(), stream: [] as number[] }
@@ -156,7 +185,7 @@ export async function deploy(scope: Scope, options: DeploymentOptions): Promise<
   const services = `stream=${at(ports.stream[0])},zapier=${at(ports.zapier)},voice=${at(ports.voice)}`
   Object.assign(env, { HELIX_SERVICE_URLS: services, HELIX_PUBLIC_URLS: `all=${at(ports.all)},${services}` })
   // The monolith first: it migrates the database the services then find ready.
-  const monolith = await startNode(scope, 'all', 'all', ports.all, options.cpus, env)
+  const monolith = await startNode(scope, 'all', 'all', ports.all, options.cpus, { ...env, ...discordEnv(fake) })
   const services$ = [
     ...ports.stream.map((port, i) => startNode(scope, i === 0 ? 'stream' : `stream-${i + 1}`, 'stream', port, options.streamCpus?.[i] ?? options.cpus, env)),
     startNode(scope, 'zapier', 'zapier', ports.zapier, options.cpus, env),
@@ -165,6 +194,7 @@ export async function deploy(scope: Scope, options: DeploymentOptions): Promise<
   const started = await Promise.all(services$)
   if (!options.unleash) for (const plugin of DEDICATED) await overrideDedicated(monolith.url, plugin, true)
   await waitOwners(monolith.url, Object.fromEntries(DEDICATED.map((p) => [p, 'dedicated'])))
+  await waitBotConnected(monolith)
   return {
     shape: 'split',
     monolith,
@@ -172,6 +202,7 @@ export async function deploy(scope: Scope, options: DeploymentOptions): Promise<
     streams: started.filter((n) => n.role === 'stream'),
     databaseUrl,
     redisPrefix: prefix,
+    discord,
     owners: () => discoveryOwners(monolith.url)
   }
 }

@@ -8,6 +8,10 @@ type Scope = { teardown(fn: () => unknown): void }
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load.js')
 const START_TIMEOUT_MS = 120_000
+/**
+ * A report comes at once; a stop's within about 50 s (load.ts: the answers in flight end by their 30 s
+ * deadline, then the WebSocket subscribers get 20 s to catch up): past this the load process is stuck.
+ */
 const STOP_TIMEOUT_MS = 90_000
 
 export interface LoadProcess {
@@ -19,16 +23,33 @@ export interface LoadProcess {
   stop(): Promise<LoadReport>
 }
 
+/**
+ * The next report, or a rejection when the process's channel closes first (it died: an exception's stack
+ * is on stderr, which it shares) or it stays silent. Messages come before the channel's close, in order.
+ */
 function nextReport(child: ChildProcess, kind: string, timeoutMs: number): Promise<LoadReport> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${kind} load process (${child.pid}) did not report within ${timeoutMs} ms`)), timeoutMs)
-    const onMessage = (m: FromLoad) => {
-      if (m.op !== 'report') return
+    const done = () => {
       clearTimeout(timer)
       child.off('message', onMessage)
+      child.off('disconnect', onClosed)
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`the ${kind} load process (${child.pid}) did not report within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const onMessage = (m: FromLoad) => {
+      if (m.op !== 'report') return
+      done()
       resolve(m.report)
     }
+    const onClosed = () => {
+      done()
+      reject(new Error(`the ${kind} load process (${child.pid}) went away before it reported (exit ${child.exitCode ?? child.signalCode ?? 'pending'})`))
+    }
+    if (!child.connected) return onClosed()
     child.on('message', onMessage)
+    child.on('disconnect', onClosed)
   })
 }
 
@@ -51,19 +72,19 @@ export async function startLoad(scope: Scope, spec: LoadSpec, cpus: string): Pro
     })
     send({ op: 'start', spec })
   })
+  // A process that went away is reported by nextReport, not by a throw from send.
+  const ask = (m: ToLoad) => {
+    const next = nextReport(child, spec.kind, STOP_TIMEOUT_MS)
+    if (child.connected) send(m)
+    return next
+  }
   return {
     spec,
     pid: child.pid!,
-    mark: () => send({ op: 'mark' }),
-    report() {
-      const next = nextReport(child, spec.kind, STOP_TIMEOUT_MS)
-      send({ op: 'report' })
-      return next
+    mark() {
+      if (child.connected) send({ op: 'mark' })
     },
-    stop() {
-      const next = nextReport(child, spec.kind, STOP_TIMEOUT_MS)
-      send({ op: 'stop' })
-      return next
-    }
+    report: () => ask({ op: 'report' }),
+    stop: () => ask({ op: 'stop' })
   }
 }

@@ -2,11 +2,12 @@
 // Helix): one kind of traffic at a steady rate, with its latencies, errors and accepted ids, reported
 // over IPC. The WebSocket kind follows numbered events the way docs/protocol.md describes a client:
 // after a close it re-reads discovery, reconnects and resumes with `since`, so it can tell what it missed.
+// An HTTP kind may follow a plugin's owner through discovery the same way (HttpLoadSpec.follow).
 import { createHmac, randomUUID } from 'node:crypto'
 import hdr from 'hdr-histogram-js'
 import { Agent, request } from 'undici'
 import WebSocket from 'ws'
-import type { FromLoad, HttpLoadSpec, LabelReport, LoadReport, LoadSpec, SecondReport, ToLoad, WsLoadSpec, WsReport } from './messages.js'
+import { DISCORD_LABEL, postText, type FromLoad, type HttpLoadSpec, type LabelReport, type LoadReport, type LoadSpec, type SecondReport, type ToLoad, type WsLoadSpec, type WsReport } from './messages.js'
 
 /** Requests outstanding at once; past it a scheduled request is skipped and counted (the server fell behind). */
 const MAX_IN_FLIGHT = 512
@@ -16,10 +17,17 @@ const MAX_EVENTS = 1 << 18
 /** One delivery in this many goes into the per-second series (every one goes into the histogram). */
 const DELIVERY_SAMPLE = 50
 const CATCH_UP_MS = 20_000
-/** An answer slower than this counts as a failed request (and keeps a stop from waiting for ever). */
+/**
+ * A request's whole life: the wait for one of the pool's connections, the headers and the body. Past it
+ * the request is aborted and counted as failed, so a stop waits at most this long for the answers in
+ * flight. (undici's headersTimeout and bodyTimeout start only once a request has a connection: a saturated
+ * server left 512 requests queued behind 128 connections, up to 4 x (30 + 30) s, and the stop took minutes.)
+ */
 const REQUEST_TIMEOUT_MS = 30_000
 
 const send = (message: FromLoad) => process.send!(message)
+/** Reads of `/.well-known/helix.json` (WebSocket clients, loads that follow an owner). */
+const discovery = new Agent({ connections: 64 })
 const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 })
 
 /** Latencies per label: a histogram of the measured window, and per second of the run for the charts. */
@@ -30,6 +38,7 @@ class Recorder {
   readonly reasons: Record<string, number> = {}
   readonly accepted: string[] = []
   skipped = 0
+  redirected = 0
 
   record(label: string, ms: number, ok: boolean, sampled = true): void {
     let w = this.window.get(label)
@@ -57,6 +66,7 @@ class Recorder {
     this.window = new Map()
     this.windowStart = performance.now()
     this.skipped = 0
+    this.redirected = 0
     this.accepted.length = 0
     for (const key of Object.keys(this.reasons)) delete this.reasons[key]
   }
@@ -72,7 +82,7 @@ class Recorder {
       const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] : 0
       return { second: Number(second), label, p99, count: sorted.length, errors: s.errors }
     })
-    return { kind, seconds: (performance.now() - this.windowStart) / 1000, labels, series, reasons: { ...this.reasons }, accepted: [...this.accepted], skipped: this.skipped, ...(ws ? { ws } : {}) }
+    return { kind, seconds: (performance.now() - this.windowStart) / 1000, labels, series, reasons: { ...this.reasons }, accepted: [...this.accepted], skipped: this.skipped, redirected: this.redirected, ...(ws ? { ws } : {}) }
   }
 }
 
@@ -95,24 +105,45 @@ function callsOf(spec: HttpLoadSpec): (n: number) => Call {
       return (n) => ({ label: `GET ${reads[n % reads.length]}`, method: 'GET', path: reads[n % reads.length] })
     }
     case 'zapier': {
-      const key = Buffer.from(spec.webhookKey!, 'base64')
-      return (n) => {
-        const id = `msg_${randomUUID()}`
-        const ts = Math.floor(Date.now() / 1000)
-        const body = JSON.stringify({ type: 'bench', data: { n, text: 'x'.repeat(900) } })
-        const signature = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')
-        return {
-          label: 'POST /api/zapier/hooks/:source', method: 'POST', path: '/api/zapier/hooks/bench', body,
-          headers: { ...json, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${signature}` },
-          accept: (status, res) => (status === 202 ? (JSON.parse(res.toString()) as { eventId: string }).eventId : null)
-        }
-      }
+      const webhook = signedWebhook(spec)
+      return (n) => ({
+        ...webhook({ type: 'bench', data: { n, text: 'x'.repeat(900) } }),
+        label: 'POST /api/zapier/hooks/:source',
+        accept: (status, res) => (status === 202 ? (JSON.parse(res.toString()) as { eventId: string }).eventId : null)
+      })
+    }
+    case 'discord': {
+      const webhook = signedWebhook(spec)
+      // Accepted: the post's number, looked for in the Discord channel afterwards.
+      return (n) => ({
+        ...webhook({ type: 'discord_notification', data: { message: postText(n, spec.runId!), channelId: spec.channelId } }),
+        label: DISCORD_LABEL,
+        accept: (status) => (status === 202 ? String(n) : null)
+      })
     }
     case 'voice':
       // A new sentence each time: a synthesis, not a cache hit.
       return (n) => ({ label: 'POST /api/voice/synthesize', method: 'POST', path: '/api/voice/synthesize', headers: json, body: JSON.stringify({ text: `Split bench sentence number ${n} ${randomUUID().slice(0, 8)}` }) })
   }
 }
+
+/** A webhook as a Zap sends it: Standard Webhooks headers signed with the source's key over id, timestamp and body. */
+function signedWebhook(spec: HttpLoadSpec): (payload: unknown) => Omit<Call, 'label'> {
+  const key = Buffer.from(spec.webhookKey!, 'base64')
+  return (payload) => {
+    const id = `msg_${randomUUID()}`
+    const ts = Math.floor(Date.now() / 1000)
+    const body = JSON.stringify(payload)
+    const signature = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')
+    return {
+      method: 'POST', path: '/api/zapier/hooks/bench', body,
+      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${signature}` }
+    }
+  }
+}
+
+/** The reason a request failed without an answer: its deadline, or what undici said. */
+const failure = (err: unknown) => ((err as Error).name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : (err as Error).message)
 
 /** Sends `rate` requests per second on a fixed schedule, not waiting for answers (an open loop). */
 function steady(rate: number, fire: (n: number) => Promise<void>): { stop(): Promise<void> } {
@@ -139,27 +170,79 @@ function steady(rate: number, fire: (n: number) => Promise<void>): { stop(): Pro
   }
 }
 
+/** How often a load that follows discovery re-reads it: a client's cache of the owner's URL. */
+const DISCOVERY_REFRESH_MS = 5000
+
+interface Target {
+  url(): string
+  /** A former owner named the new one. */
+  moved(owner: string): void
+  stop(): void
+}
+
+/** Where a load's requests go: `spec.url`, or (spec.follow) the owner discovery names now. */
+function target(spec: HttpLoadSpec): Target {
+  let url = spec.url
+  const follow = spec.follow
+  if (!follow) return { url: () => url, moved: () => undefined, stop: () => undefined }
+  const read = async () => {
+    try {
+      const res = await request(`${follow.discoveryUrl}/.well-known/helix.json`, { dispatcher: discovery, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      const body = (await res.body.json()) as { plugins: Record<string, { url?: string | null } | undefined> }
+      url = body.plugins[follow.plugin]?.url ?? follow.discoveryUrl
+    } catch {
+      // The last known owner stays the target until the next read.
+    }
+  }
+  const timer = setInterval(() => void read(), DISCOVERY_REFRESH_MS)
+  return { url: () => url, moved: (owner) => (url = owner), stop: () => clearInterval(timer) }
+}
+
+/** The owner a `503 not_owner` answer names, or null for any other answer. */
+function namedOwner(status: number, body: Buffer): string | null {
+  if (status !== 503) return null
+  try {
+    const answer = JSON.parse(body.toString()) as { error?: string; owner?: string | null }
+    return answer.error === 'not_owner' && typeof answer.owner === 'string' ? answer.owner : null
+  } catch {
+    return null
+  }
+}
+
 function httpLoad(spec: HttpLoadSpec): { stop(): Promise<void> } {
-  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS })
+  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000 })
   const auth = { authorization: `Bearer ${spec.token}` }
   const call = callsOf(spec)
+  const to = target(spec)
   const load = steady(spec.rate, async (n) => {
     const c = call(n)
     const t0 = performance.now()
+    // One deadline for the request and its resend.
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const send = async (base: string) => {
+      const res = await request(`${base}${c.path}`, { method: c.method, dispatcher, headers: { ...auth, ...c.headers }, body: c.body, signal })
+      return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) }
+    }
     try {
-      const res = await request(`${spec.url}${c.path}`, { method: c.method, dispatcher, headers: { ...auth, ...c.headers }, body: c.body })
-      const body = Buffer.from(await res.body.arrayBuffer())
-      const ok = res.statusCode >= 200 && res.statusCode < 300
+      let res = await send(to.url())
+      // A former owner mid-flip refused before doing anything: a client following discovery goes to the owner it names.
+      const owner = spec.follow ? namedOwner(res.status, res.body) : null
+      if (owner) {
+        recorder.redirected++
+        to.moved(owner)
+        res = await send(owner)
+      }
+      const ok = res.status >= 200 && res.status < 300
       recorder.record(c.label, performance.now() - t0, ok)
-      if (!ok) recorder.error(c.label, `${res.statusCode} ${body.toString().slice(0, 80)}`)
-      const id = ok && c.accept ? c.accept(res.statusCode, body) : null
+      if (!ok) recorder.error(c.label, `${res.status} ${res.body.toString().slice(0, 80)}`)
+      const id = ok && c.accept ? c.accept(res.status, res.body) : null
       if (id) recorder.accepted.push(id)
     } catch (err) {
       recorder.record(c.label, performance.now() - t0, false)
-      recorder.error(c.label, (err as Error).message)
+      recorder.error(c.label, failure(err))
     }
   })
-  return { stop: async () => { await load.stop(); await dispatcher.close() } }
+  return { stop: async () => { to.stop(); await load.stop(); await dispatcher.close() } }
 }
 
 const bit = (set: Uint32Array, n: number) => (set[n >>> 5] & (1 << (n & 31))) !== 0
@@ -237,15 +320,13 @@ class Subscriber {
   }
 }
 
-const discovery = new Agent({ connections: 64 })
-
 function wsLoad(spec: WsLoadSpec): { ready: Promise<void>; stop(): Promise<void>; counters: WsReport } {
   const counters: WsReport = { connected: 0, published: 0, deliveries: 0, missed: 0, reconnects: 0, refused: 0, otherCloses: 0, notRecovered: 0 }
   const subscribers = Array.from({ length: spec.clients }, (_, i) => new Subscriber(i, spec, counters))
   const published = new Uint32Array(MAX_EVENTS / 32)
   let publishedMax = -1
   let load: { stop(): Promise<void> } | null = null
-  const dispatcher = new Agent({ connections: 32, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS })
+  const dispatcher = new Agent({ connections: 32 })
   const ready = (async () => {
     // Connect in batches: the connect rate of a real crowd, not one burst of thousands of handshakes.
     for (let i = 0; i < subscribers.length; i += 100) {
@@ -260,7 +341,8 @@ function wsLoad(spec: WsLoadSpec): { ready: Promise<void>; stop(): Promise<void>
         const res = await request(`${spec.url}/api/stream/publish`, {
           method: 'POST', dispatcher,
           headers: { authorization: `Bearer ${spec.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ channel: spec.channel, type: 'bench.tick', data: { n, t: Date.now() } })
+          body: JSON.stringify({ channel: spec.channel, type: 'bench.tick', data: { n, t: Date.now() } }),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
         })
         const text = await res.body.text()
         const ok = res.statusCode === 200
@@ -271,7 +353,7 @@ function wsLoad(spec: WsLoadSpec): { ready: Promise<void>; stop(): Promise<void>
         if (n > publishedMax) publishedMax = n
       } catch (err) {
         recorder.record('POST /api/stream/publish', performance.now() - t0, false)
-        recorder.error('POST /api/stream/publish', (err as Error).message)
+        recorder.error('POST /api/stream/publish', failure(err))
       }
     })
   })()
@@ -324,7 +406,9 @@ process.on('message', async (message: ToLoad) => {
     send({ op: 'report', report: recorder.report(kind, wsWindow()) })
   } else if (message.op === 'stop') {
     await running?.stop()
-    send({ op: 'report', report: recorder.report(kind, wsWindow()) })
-    process.disconnect()
+    // Disconnect once the report is written: the final report (every accepted id, 240 KB at 100 webhooks/s
+    // for 60 s) outgrows the pipe's buffer, and a disconnect on the next tick cancelled the rest of its write,
+    // so the orchestrating process never got it whenever it was slow to read.
+    process.send!({ op: 'report', report: recorder.report(kind, wsWindow()) } satisfies FromLoad, () => process.disconnect())
   }
 })

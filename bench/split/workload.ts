@@ -1,12 +1,13 @@
-// The mixed workload of issue 17 against a deployment: WebSocket fan-out, inbound webhooks, TTS,
-// commands and dashboard reads, each from a load process of its own, every one through the
-// monolith's URL (WebSocket clients may follow discovery instead), and the accounting around it:
+// The mixed workload of issue 17 against a deployment: WebSocket fan-out, inbound webhooks (some of
+// them Discord posts), TTS, commands and dashboard reads, each from a load process of its own (webhooks
+// and TTS to their owner's discovery URL, the rest to the monolith's), and the accounting around it:
 // CPU seconds per Helix process over the measured window, and the lost-work checks.
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { cpuSeconds } from './procfs.js'
 import { WEBHOOK_KEY, type Deployment } from './deployment.js'
 import { startLoad, type LoadProcess } from './load-process.js'
-import type { LoadReport, LoadSpec, WsLoadSpec } from './messages.js'
+import { postNumber, type HttpLoadSpec, type LoadReport, type LoadSpec, type WsLoadSpec } from './messages.js'
 import { adminToken } from './tokens.js'
 
 type Scope = { teardown(fn: () => unknown): void }
@@ -21,6 +22,8 @@ export const knobs = {
   ttsRate: num('BENCH_TTS_RATE', 2),
   apiRate: num('BENCH_API_RATE', 100),
   dashboardRate: num('BENCH_DASHBOARD_RATE', 20),
+  /** Discord posts asked for by webhook per second; the bot posts at most 10 per 1.1 s to one channel. */
+  discordRate: num('BENCH_DISCORD_RATE', 5),
   seconds: num('BENCH_SECONDS', 60),
   warmupSeconds: num('BENCH_WARMUP_SECONDS', 10),
   helixCpus: process.env.BENCH_HELIX_CPUS ?? '1',
@@ -31,6 +34,8 @@ export const BENCH_CHANNEL = 'ucf:splitbench'
 
 export interface Workload {
   loads: LoadProcess[]
+  /** Tells this run's Discord posts apart (the fake Discord of a deployment serves one run, but to be sure). */
+  runId: string
   mark(): void
   /** The measured window so far, from every load. */
   report(): Promise<LoadReport[]>
@@ -47,28 +52,34 @@ async function firstAgent(url: string, token: string): Promise<string> {
 
 /**
  * Where Zapier's webhooks and TTS requests go: `discovery` (default) sends them to the URL discovery names
- * for the plugin's owner, as a Zap configured with the Zapier service's URL or a client that reads
- * discovery would; `monolith` sends everything to the monolith, which proxies.
+ * for the plugin's owner, as a client that reads discovery would: re-read every few seconds, and at once
+ * when a former owner answers `503 not_owner` naming the new one (bench/split/load.ts), so a flip back
+ * to the monolith reaches it; `monolith` sends everything to the monolith, which proxies.
  */
 const route = process.env.BENCH_ROUTE === 'monolith' ? 'monolith' : 'discovery'
 
-async function ownerUrl(url: string, plugin: string): Promise<string> {
-  if (route === 'monolith') return url
+/** The target of a load for `plugin`: its owner's URL now, followed through flips; or the monolith's. */
+async function ownerTarget(url: string, plugin: string): Promise<Pick<HttpLoadSpec, 'url' | 'follow'>> {
+  if (route === 'monolith') return { url }
   const res = await fetch(`${url}/.well-known/helix.json`)
   const body = (await res.json()) as { plugins: Record<string, { url?: string } | undefined> }
-  return body.plugins[plugin]?.url ?? url
+  return { url: body.plugins[plugin]?.url ?? url, follow: { plugin, discoveryUrl: url } }
 }
 
 export async function startWorkload(scope: Scope, deployment: Deployment, options: { connect: WsLoadSpec['connect']; only?: LoadSpec['kind'][]; eventRate?: number }): Promise<Workload> {
   const token = adminToken()
   const url = deployment.monolith.url
   const agentId = await firstAgent(url, token)
+  const zapier = await ownerTarget(url, 'zapier')
+  const runId = `${deployment.shape}-${randomBytes(3).toString('hex')}`
+  const webhookKey = WEBHOOK_KEY.toString('base64')
   const specs: LoadSpec[] = [
     { kind: 'ws', url, token, clients: knobs.wsClients, rate: options.eventRate ?? knobs.eventRate, channel: BENCH_CHANNEL, connect: options.connect },
     { kind: 'api', url, token, rate: knobs.apiRate, agentId },
     { kind: 'dashboard', url, token, rate: knobs.dashboardRate },
-    { kind: 'zapier', url: await ownerUrl(url, 'zapier'), token, rate: knobs.webhookRate, webhookKey: WEBHOOK_KEY.toString('base64') },
-    { kind: 'voice', url: await ownerUrl(url, 'voice'), token, rate: knobs.ttsRate }
+    { kind: 'zapier', ...zapier, token, rate: knobs.webhookRate, webhookKey },
+    { kind: 'discord', ...zapier, token, rate: knobs.discordRate, webhookKey, channelId: deployment.discord.channelId, runId },
+    { kind: 'voice', ...(await ownerTarget(url, 'voice')), token, rate: knobs.ttsRate }
   ]
   const wanted = specs.filter((s) => (!options.only || options.only.includes(s.kind)) && s.rate > 0)
   // The subscribers connect first, so the HTTP load starts on a settled stream.
@@ -76,6 +87,7 @@ export async function startWorkload(scope: Scope, deployment: Deployment, option
   for (const spec of wanted) loads.push(await startLoad(scope, spec, knobs.loadCpus))
   return {
     loads,
+    runId,
     mark: () => loads.forEach((l) => l.mark()),
     report: () => Promise.all(loads.map((l) => l.report())),
     async stop() {
@@ -120,4 +132,35 @@ export async function lostWork(databaseUrl: string, reports: readonly LoadReport
   } finally {
     await db.end()
   }
+}
+
+export interface LostPosts { accepted: number; posted: number; lost: number; duplicated: number; waitedMs: number }
+
+/**
+ * Discord posts: of the posts whose webhook was answered 202 (in the measured window), how many reached
+ * the fake Discord's channel, waited for up to `timeoutMs` after the load stopped (the pipeline and the
+ * bot's pacing drain); lost = accepted, never posted. Duplicated: extra copies of an accepted post (the
+ * pipeline is at-least-once), counted apart.
+ */
+export async function lostPosts(deployment: Deployment, reports: readonly LoadReport[], runId: string, timeoutMs = 60_000): Promise<LostPosts> {
+  const accepted = new Set(reports.filter((r) => r.kind === 'discord').flatMap((r) => r.accepted.map(Number)))
+  const { fake, channelId } = deployment.discord
+  const copies = () => {
+    const seen = new Map<number, number>()
+    for (const message of fake.messages(channelId)) {
+      for (const embed of message.embeds) {
+        const n = postNumber(embed.description, runId)
+        if (n !== null && accepted.has(n)) seen.set(n, (seen.get(n) ?? 0) + 1)
+      }
+    }
+    return seen
+  }
+  const started = Date.now()
+  let seen = copies()
+  while (seen.size < accepted.size && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    seen = copies()
+  }
+  const duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0)
+  return { accepted: accepted.size, posted: seen.size, lost: accepted.size - seen.size, duplicated, waitedMs: Date.now() - started }
 }
