@@ -2,7 +2,7 @@
 // PostgreSQL and Redis) side by side with what a team would build instead (Fastify + pg-boss 12,
 // bench/orchestrator/pgboss-server.ts), under the same autocannon load over the 14 agents, in the same
 // run: commands accepted per second and their latency, STATUS commands executed end to end with one
-// and two processes, CPU per 1,000 commands, RSS over 100,000 commands; and Helix's UCF updates per
+// and two processes, CPU per 1,000 commands, RSS and the live heap over 100,000 commands; and Helix's UCF updates per
 // second. Each system gets a fresh database per run; the table shows the median of the runs (default 3).
 // `--quick`: Helix alone, accepted and executed (1 process) only, for bench:observability's many runs.
 import { createHmac } from 'node:crypto'
@@ -18,6 +18,7 @@ import { Sql } from '../plugins/orchestrator/sql.js'
 import { UcfService } from '../plugins/orchestrator/ucf-service.js'
 import { baseDatabaseUrl, createTestDatabase } from '../test/helpers/db.js'
 import { redisPrefix } from '../test/helpers/redis.js'
+import { Inspector, liveHeapMiB } from './orchestrator/inspector.js'
 import { BackendCpu, commits, cpuSeconds, rssMiB } from './orchestrator/probes.js'
 import { helixTarget, pgBossTarget, type Server, type Target } from './orchestrator/targets.js'
 import { printTable } from './table.js'
@@ -51,6 +52,10 @@ interface Figures {
   rssStart: number
   rssWarm: number
   rss100k: number
+  /** V8's heap after a full GC (MiB): what stays flat when nothing grows. */
+  heapStart: number
+  heapWarm: number
+  heap100k: number
 }
 
 type Scope = { teardown(fn: () => unknown): void }
@@ -129,6 +134,10 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     scope.teardown(() => db.end())
     const pid = one.child.pid!
     const rssStart = quick ? 0 : await settledRss(pid)
+    // The inspector (opened once, idle between readings) forces the full GCs of the heap readings.
+    const inspector = quick ? null : await Inspector.open(pid)
+    if (inspector) scope.teardown(() => inspector.close())
+    const heapStart = inspector ? await liveHeapMiB(inspector) : 0
     let handled = 0
     const quickCpu = cpuSeconds(pid)
 
@@ -146,6 +155,7 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     handled += steady['2xx']
     await drained(target, db)
     const rssWarm = await settledRss(pid)
+    const heapWarm = await liveHeapMiB(inspector!)
 
     // CPU and commits per command over accepting and executing EXECUTE_COMMANDS commands.
     const backends = new BackendCpu(monitor, database)
@@ -161,6 +171,7 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     await send([one], Math.max(0, MEMORY_COMMANDS - handled - single.sent))
     await drained(target, db)
     const rss100k = await settledRss(pid)
+    const heap100k = await liveHeapMiB(inspector!)
 
     // A second replica of the same deployment: both execute.
     const two = await target.start(databaseUrl)
@@ -181,7 +192,10 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
       commitsPerCommand,
       rssStart,
       rssWarm,
-      rss100k
+      rss100k,
+      heapStart,
+      heapWarm,
+      heap100k
     }
   } finally {
     await scope.close()
@@ -256,6 +270,7 @@ async function fullRuns(targets: Target[], monitor: pg.Client): Promise<void> {
   const latency = (a: keyof Figures, b: keyof Figures) => [`${med(helix, a)} / ${med(helix, b)} ms`, `${med(boss, a)} / ${med(boss, b)} ms`, '']
   const cpu = (key: keyof Figures) => [`${med(helix, key).toFixed(2)} s`, `${med(boss, key).toFixed(2)} s`, ratio(key, 2)]
   const rss = (t: Target) => `${med(t, 'rssStart')} / ${med(t, 'rssWarm')} / ${med(t, 'rss100k')} MiB`
+  const heap = (t: Target) => `${med(t, 'heapStart')} / ${med(t, 'heapWarm')} / ${med(t, 'heap100k')} MiB`
 
   printTable(`Orchestrator vs pg-boss 12 (PostgreSQL + Redis, compiled server processes; median of ${RUNS} run${RUNS > 1 ? 's' : ''})`, ['measure', 'Helix', 'pg-boss reference', 'Helix / reference', 'target'], [
     ['POST /api/agents/:slug/commands accepted (1 process, executing too)', ...perSecond('accepted'), '>= 2x'],
@@ -267,7 +282,8 @@ async function fullRuns(targets: Target[], monitor: pg.Client): Promise<void> {
     ['CPU s per 1,000 commands accepted and executed: server process', ...cpu('serverCpu'), ''],
     ['CPU s per 1,000 commands: PostgreSQL backends of its database', ...cpu('databaseCpu'), ''],
     ['PostgreSQL commits per command', med(helix, 'commitsPerCommand').toFixed(2), med(boss, 'commitsPerCommand').toFixed(2), '', ''],
-    [`RSS at start / after warm-up / after ${MEMORY_COMMANDS.toLocaleString('en')} commands`, rss(helix), rss(boss), '', 'flat'],
+    [`RSS at start / after warm-up / after ${MEMORY_COMMANDS.toLocaleString('en')} commands (${RSS_SETTLE_MS / 1000} s idle)`, rss(helix), rss(boss), '', ''],
+    [`V8 heap after a full GC at start / after warm-up / after ${MEMORY_COMMANDS.toLocaleString('en')} commands`, heap(helix), heap(boss), '', 'flat'],
     ['UCF updates (atomic, with history; 16 concurrent writers)', `${Math.round(median(ucf))}/s`, '-', '', '>= 2676/s (3x 892)']
   ])
 }

@@ -96,7 +96,7 @@ const missed = (r: Run) => r.final.find((x) => x.kind === 'ws')?.ws?.missed ?? '
 
 function printRuns(runs: Run[]): void {
   const m = machine()
-  console.log(`\nbench:split on ${m.cpus} CPUs (${m.model}), ${m.ramGiB} GiB RAM; Helix pinned to CPU ${knobs.helixCpus}, load processes to CPU ${knobs.loadCpus}; Redis and PostgreSQL unpinned.`)
+  console.log(`\nbench:split on ${m.cpus} CPUs (${m.model}), ${m.ramGiB} GiB RAM; Helix pinned to CPU ${knobs.helixCpus}, load processes to CPU ${knobs.loadCpus}; Redis and PostgreSQL unpinned${process.env.BENCH_SERVICE_NICE ? `; dedicated services at nice ${process.env.BENCH_SERVICE_NICE}` : ''}.`)
   console.log(`Load: ${knobs.wsClients} WebSocket clients (following discovery) with ${knobs.eventRate} events/s published through the monolith, ${knobs.webhookRate} webhooks/s and ${knobs.discordRate} discord_notification webhooks/s (to the Zapier owner's discovery URL), ${knobs.ttsRate} TTS/s, ${knobs.apiRate} API requests/s (half GET /api/agents, half STATUS commands), ${knobs.dashboardRate} dashboard reads/s; ${knobs.warmupSeconds} s warm-up, ${knobs.seconds} s measured.`)
   const [a, b] = runs
   const rows: (string | number)[][] = []
@@ -145,8 +145,11 @@ function printRuns(runs: Run[]): void {
 
 const runs = [await measure('all'), await measure('split')]
 printRuns(runs)
-const scaled = [await scale(1), await scale(2)]
-printTable(`bench:split — stream scaling: ${knobs.wsClients} clients spread over the replicas, ${SCALE_EVENT_RATE} events/s; replica i pinned to CPU ${SCALE_CPUS.join(', then ')}`,
-  ['stream replicas', 'deliveries/s', 'delivery p50 (ms)', 'delivery p99 (ms)', 'events missed'],
-  scaled.map((s) => [s.replicas, s.deliveries, s.p50, s.p99, s.missed]))
+// BENCH_SPLIT_SCALING=0 skips the scaling runs (e.g. to repeat the comparison with another BENCH_SERVICE_NICE).
+if (process.env.BENCH_SPLIT_SCALING !== '0') {
+  const scaled = [await scale(1), await scale(2)]
+  printTable(`bench:split — stream scaling: ${knobs.wsClients} clients spread over the replicas, ${SCALE_EVENT_RATE} events/s; replica i pinned to CPU ${SCALE_CPUS.join(', then ')}`,
+    ['stream replicas', 'deliveries/s', 'delivery p50 (ms)', 'delivery p99 (ms)', 'events missed'],
+    scaled.map((s) => [s.replicas, s.deliveries, s.p50, s.p99, s.missed]))
+}
 process.exit(0)

@@ -111,11 +111,19 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
   throw new Error(`helix on ${url} did not become ready:\n${output().slice(-4000)}`)
 }
 
-/** `taskset` execs node, so the child's pid is the Helix process's own. */
+/**
+ * BENCH_SERVICE_NICE: the dedicated services' `nice` (default 0, the monolith's). Positive values give the
+ * monolith the larger share of a shared core, as separate containers with their own CPU shares would.
+ */
+const SERVICE_NICE = Number(process.env.BENCH_SERVICE_NICE ?? 0)
+
+/** `nice` and `taskset` exec node, so the child's pid is the Helix process's own. */
 async function startNode(scope: Scope, name: string, role: string, port: number, cpus: string, env: Record<string, string>): Promise<HelixNode> {
   const script = path.join(projectRoot, 'dist/core/main.js')
   // Started as the image starts it (Dockerfile CMD).
-  const [command, args] = cpus ? ['taskset', ['-c', cpus, process.execPath, CONTEXT_FRAME_FLAG, script]] : [process.execPath, [CONTEXT_FRAME_FLAG, script]]
+  const node = [process.execPath, CONTEXT_FRAME_FLAG, script]
+  const pinned = cpus ? ['taskset', '-c', cpus, ...node] : node
+  const [command, ...args] = role !== 'all' && SERVICE_NICE !== 0 ? ['nice', '-n', String(SERVICE_NICE), ...pinned] : pinned
   const url = `http://127.0.0.1:${port}`
   const child = spawn(command, args, {
     cwd: projectRoot,

@@ -2,17 +2,7 @@
 // plaintext gRPC with no credential lookup (a local fake); `https://host[:port]` or a bare host is TLS;
 // credentials come from a key file (GOOGLE_APPLICATION_CREDENTIALS) or inline JSON.
 import { grpc, type ClientOptions } from 'google-gax'
-
-export interface GoogleConfig {
-  credentialsFile?: string
-  credentialsJson?: string
-  speechEndpoint?: string
-  ttsEndpoint?: string
-}
-
-export function isGoogleConfigured(config: GoogleConfig): boolean {
-  return Boolean(config.credentialsFile || config.credentialsJson || config.speechEndpoint || config.ttsEndpoint)
-}
+import type { GoogleConfig } from './google-config.js'
 
 function endpointOptions(endpoint: string): ClientOptions {
   const url = new URL(endpoint.includes('://') ? endpoint : `https://${endpoint}`)

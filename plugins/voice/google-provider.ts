@@ -4,7 +4,8 @@
 import type { Readable } from 'node:stream'
 import { SpeechClient } from '@google-cloud/speech'
 import { TextToSpeechClient } from '@google-cloud/text-to-speech'
-import { googleClientOptions, type GoogleConfig } from './google-options.js'
+import type { GoogleConfig } from './google-config.js'
+import { googleClientOptions } from './google-options.js'
 import type { Recognition, SpeechInput, SpeechProvider, SynthesisRequest, VoiceInfo } from './types.js'
 
 /** How long the voice list is trusted before ListVoices is asked again. */

@@ -3,8 +3,8 @@
 // retries, a circuit breaker with failover, a synthesis cache and a concurrency limit.
 import { definePlugin } from '../../core/plugin.js'
 import { ownershipFlag } from '../../flags/names.js'
-import { GoogleProvider } from './google-provider.js'
-import { isGoogleConfigured } from './google-options.js'
+import { isGoogleConfigured } from './google-config.js'
+import type { GoogleProvider } from './google-provider.js'
 import { LocalProvider } from './local-provider.js'
 import { createVoiceMetrics } from './metrics.js'
 import { ProviderGuard } from './reliability.js'
@@ -34,6 +34,8 @@ export const voicePlugin = definePlugin({
     const metrics = createVoiceMetrics(kernel.metrics)
     let google: { provider: GoogleProvider; guard: ProviderGuard } | null = null
     if (wantsGoogle) {
+      // The Google client libraries weigh tens of MB of heap: loaded only by a process that uses them.
+      const { GoogleProvider } = await import('./google-provider.js')
       const provider = new GoogleProvider(googleConfig, { ttsMs: settings.HELIX_VOICE_TTS_TIMEOUT_MS, sttMs: settings.HELIX_VOICE_STT_TIMEOUT_MS }, kernel.clock.now)
       await provider.initialize()
       const guard = new ProviderGuard({
