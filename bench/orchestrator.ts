@@ -97,6 +97,19 @@ async function settledRss(pid: number): Promise<number> {
   return rssMiB(pid)
 }
 
+/**
+ * The live heap after a full GC, through an inspector session opened for the reading and closed after
+ * it: a session left attached slows the server down while it is measured.
+ */
+async function liveHeap(pid: number): Promise<number> {
+  const inspector = await Inspector.open(pid)
+  try {
+    return await liveHeapMiB(inspector)
+  } finally {
+    await inspector.close()
+  }
+}
+
 async function drained(target: Target, db: pg.Client): Promise<void> {
   while ((await target.unfinished(db)) > 0) await new Promise((r) => setTimeout(r, 250))
 }
@@ -134,10 +147,7 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     scope.teardown(() => db.end())
     const pid = one.child.pid!
     const rssStart = quick ? 0 : await settledRss(pid)
-    // The inspector (opened once, idle between readings) forces the full GCs of the heap readings.
-    const inspector = quick ? null : await Inspector.open(pid)
-    if (inspector) scope.teardown(() => inspector.close())
-    const heapStart = inspector ? await liveHeapMiB(inspector) : 0
+    const heapStart = quick ? 0 : await liveHeap(pid)
     let handled = 0
     const quickCpu = cpuSeconds(pid)
 
@@ -155,7 +165,7 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     handled += steady['2xx']
     await drained(target, db)
     const rssWarm = await settledRss(pid)
-    const heapWarm = await liveHeapMiB(inspector!)
+    const heapWarm = await liveHeap(pid)
 
     // CPU and commits per command over accepting and executing EXECUTE_COMMANDS commands.
     const backends = new BackendCpu(monitor, database)
@@ -171,7 +181,7 @@ async function measure(target: Target, monitor: pg.Client, quick = false): Promi
     await send([one], Math.max(0, MEMORY_COMMANDS - handled - single.sent))
     await drained(target, db)
     const rss100k = await settledRss(pid)
-    const heap100k = await liveHeapMiB(inspector!)
+    const heap100k = await liveHeap(pid)
 
     // A second replica of the same deployment: both execute.
     const two = await target.start(databaseUrl)

@@ -61,10 +61,13 @@ async function spawnServer(script: string, args: string[], env: Record<string, s
   throw new Error(`${script} did not become ready`)
 }
 
+/** As the image starts Helix; BENCH_CONTEXT_FRAME=0 leaves the flag out, to measure what it changes. */
+const nodeFlags = () => (process.env.BENCH_CONTEXT_FRAME === '0' ? [] : [CONTEXT_FRAME_FLAG])
+
 export function helixTarget(secret: string, redisUrl: string, redisPrefix: string): Target {
   return {
     name: 'Helix',
-    start: (databaseUrl) => spawnServer(path.join(projectRoot, 'dist/core/main.js'), [CONTEXT_FRAME_FLAG], {
+    start: (databaseUrl) => spawnServer(path.join(projectRoot, 'dist/core/main.js'), nodeFlags(), {
       LOG_LEVEL: 'warn',
       HELIX_JWT_SECRET: secret,
       HELIX_ROLE: 'orchestrator',
