@@ -4,7 +4,7 @@ import type { Tracing } from '../trace.js'
 
 /**
  * The Node flag that makes AsyncLocalStorage (OpenTelemetry's context) ride on the async context
- * frame instead of promise hooks: traced requests cost about a third less CPU. On by default from
+ * frame instead of promise hooks: a traced command costs about a quarter less CPU. On by default from
  * Node 24; the image, `npm start` and the benchmarks start Node 22 with it.
  */
 export const CONTEXT_FRAME_FLAG = '--experimental-async-context-frame'
