@@ -5,7 +5,6 @@
 // and two processes, CPU per 1,000 commands, RSS and the live heap over 100,000 commands; and Helix's UCF updates per
 // second. Each system gets a fresh database per run; the table shows the median of the runs (default 3).
 // `--quick`: Helix alone, accepted and executed (1 process) only, for bench:observability's many runs.
-import { createHmac } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
@@ -19,12 +18,11 @@ import { UcfService } from '../plugins/orchestrator/ucf-service.js'
 import { baseDatabaseUrl, createTestDatabase } from '../test/helpers/db.js'
 import { redisPrefix } from '../test/helpers/redis.js'
 import { Inspector, liveHeapMiB } from './orchestrator/inspector.js'
+import { requests, SECRET } from './orchestrator/load.js'
 import { BackendCpu, commits, cpuSeconds, rssMiB } from './orchestrator/probes.js'
 import { helixTarget, pgBossTarget, type Server, type Target } from './orchestrator/targets.js'
 import { printTable } from './table.js'
 
-const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef'
-const AGENTS = ['kael', 'lumina', 'vega', 'gemini', 'agni', 'kavach', 'sanghacore', 'shadow', 'echo', 'phoenix', 'oracle', 'claude', 'manus', 'discordbridge']
 const ACCEPT_SECONDS = 10
 const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 500)
 const EXECUTE_COMMANDS = 10_000
@@ -69,23 +67,6 @@ function runScope(): Scope & { close(): Promise<void> } {
       for (const fn of fns.reverse()) await fn()
     }
   }
-}
-
-/** An HS256 access token for the servers' secret, minted here so the bench needs no app of its own. */
-function token(): string {
-  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ sub: 'bench', scope: 'agents:read agents:write', exp: Math.floor(Date.now() / 1000) + 3600 })}`
-  return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`
-}
-
-function requests() {
-  const authorization = `Bearer ${token()}`
-  return AGENTS.map((agent) => ({
-    method: 'POST' as const,
-    path: `/api/agents/${agent}/commands`,
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify({ command: 'STATUS' })
-  }))
 }
 
 /**

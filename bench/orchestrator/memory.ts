@@ -6,7 +6,6 @@
 // growth can be told from memory V8 or malloc merely keep. --snapshots takes heap snapshots and prints
 // which constructors grew between consecutive ones (writing a snapshot costs the server memory of its
 // own, so RSS read after one, marked *, is not comparable); --sample prints the allocation sites of a batch.
-import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -17,11 +16,10 @@ import { createTestDatabase } from '../../test/helpers/db.js'
 import { redisPrefix } from '../../test/helpers/redis.js'
 import { printTable } from '../table.js'
 import { Inspector } from './inspector.js'
+import { requests, SECRET } from './load.js'
 import { rssMiB } from './probes.js'
 import { helixTarget } from './targets.js'
 
-const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef'
-const AGENTS = ['kael', 'lumina', 'vega', 'gemini', 'agni', 'kavach', 'sanghacore', 'shadow', 'echo', 'phoenix', 'oracle', 'claude', 'manus', 'discordbridge']
 const { values: cli } = parseArgs({
   options: {
     steps: { type: 'string', default: '20000,40000,60000,80000,100000,200000' },
@@ -50,19 +48,6 @@ const cleanUp = async () => {
 }
 // An interrupted run still stops its server and drops its database and Redis keys.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)))
-
-/** bench:orchestrator's load: STATUS to each of the 14 agents in turn, as one token's subject. */
-function requests() {
-  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ sub: 'bench', scope: 'agents:read agents:write', exp: Math.floor(Date.now() / 1000) + 3600 })}`
-  const authorization = `Bearer ${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`
-  return AGENTS.map((agent) => ({
-    method: 'POST' as const,
-    path: `/api/agents/${agent}/commands`,
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify({ command: 'STATUS' })
-  }))
-}
 
 interface Reading {
   commands: number
